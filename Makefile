@@ -1,0 +1,16 @@
+# The two commands (README): `make run` serves, `make test` runs every test. Both set up
+# everything they need first (Debian packages, the PostgreSQL cluster under .data/, migrations).
+.PHONY: run test stop bench setup
+SHELL := /bin/bash
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+stop:
+	@scripts/stop.sh
+
+setup:
+	@scripts/setup.sh jarvis

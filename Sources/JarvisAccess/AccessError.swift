@@ -1,0 +1,15 @@
+/// Why an access decision or a role binding was refused.
+public enum AccessError: Error, Sendable, Equatable {
+    /// The caller lacks `permission`.
+    case forbidden(Permission)
+    /// The role does not exist.
+    case unknownRole(String)
+    /// Granting the role would give away permissions the caller does not hold.
+    case escalation(role: String)
+    /// `super_admin` goes only to platform principals, and only from a super admin.
+    case superAdminReserved
+    /// The binding or principal does not exist in this tenant.
+    case notFound(String)
+    /// The principal already holds the role.
+    case alreadyBound(role: String)
+}

@@ -1,0 +1,50 @@
+/// The roles every tenant has. Their hierarchy: super_admin > tenant_admin > developer, operator > viewer.
+public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
+    case superAdmin = "super_admin"
+    case tenantAdmin = "tenant_admin"
+    case developer
+    case `operator`
+    case viewer
+
+    public var name: String { rawValue }
+
+    public var summary: String {
+        switch self {
+        case .superAdmin: return "Platform operator: every permission in every tenant. Platform principals only."
+        case .tenantAdmin: return "Manages a tenant's users, service accounts, keys, roles, quotas and configuration."
+        case .developer: return "Builds on the platform: documents, chat and workflows."
+        case .operator: return "Runs and watches workflows; reads documents and chats."
+        case .viewer: return "Reads a tenant's documents, chats and workflows."
+        }
+    }
+
+    /// Roles whose permissions this one inherits.
+    public var inherits: [BuiltinRole] {
+        switch self {
+        case .superAdmin: return [.tenantAdmin]
+        case .tenantAdmin: return [.developer, .operator]
+        case .developer, .operator: return [.viewer]
+        case .viewer: return []
+        }
+    }
+
+    /// Permissions granted directly, before inheritance.
+    public var ownPermissions: [Permission] {
+        switch self {
+        case .superAdmin: return ["*"]
+        case .tenantAdmin:
+            return ["documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read"]
+        case .developer:
+            return ["documents:write", "chat:create", "workflow:create", "workflow:execute"]
+        case .operator: return ["workflow:execute"]
+        case .viewer: return ["tenant:read", "documents:read", "chat:read", "workflow:read"]
+        }
+    }
+
+    /// Own and inherited permissions.
+    public var permissions: PermissionSet {
+        var set = PermissionSet(ownPermissions)
+        for parent in inherits { set.formUnion(parent.permissions) }
+        return set
+    }
+}

@@ -1,0 +1,55 @@
+public import struct Foundation.UUID
+
+/// The authenticated principal behind a request, whatever credential it used.
+public struct Caller: Sendable {
+    public enum Kind: String, Sendable, Codable {
+        case user
+        case serviceAccount = "service_account"
+    }
+
+    public let tenantID: UUID
+    public let tenantSlug: String
+    public let principalID: UUID
+    public let kind: Kind
+    public let roles: [String]
+    public let permissions: PermissionSet
+    /// The API key's id, when the credential was an API key.
+    public let apiKeyID: UUID?
+
+    public init(tenantID: UUID, tenantSlug: String, principalID: UUID, kind: Kind, roles: [String], apiKeyID: UUID?) {
+        self.tenantID = tenantID
+        self.tenantSlug = tenantSlug
+        self.principalID = principalID
+        self.kind = kind
+        self.roles = roles
+        self.apiKeyID = apiKeyID
+        var permissions = PermissionSet([])
+        for role in roles {
+            if let builtin = BuiltinRole(rawValue: role) { permissions.formUnion(builtin.permissions) }
+        }
+        self.permissions = permissions
+    }
+
+    /// Super admins are platform principals bound to `super_admin`.
+    public var isSuperAdmin: Bool {
+        tenantID == PlatformTenant.id && roles.contains(BuiltinRole.superAdmin.name)
+    }
+
+    /// True when this caller may use `permission` on `tenantID`'s resources:
+    /// its own tenant with the permission, or any tenant as a super admin.
+    public func may(_ permission: Permission, in tenantID: UUID) -> Bool {
+        if isSuperAdmin { return true }
+        return tenantID == self.tenantID && permissions.allows(permission)
+    }
+
+    /// - Throws: `AccessError.forbidden` naming the missing permission.
+    public func require(_ permission: Permission, in tenantID: UUID) throws(AccessError) {
+        guard may(permission, in: tenantID) else { throw .forbidden(permission) }
+    }
+}
+
+/// The reserved tenant that holds platform principals (created by the first migration).
+public enum PlatformTenant {
+    public static let id = UUID(uuidString: "00000000-0000-7000-8000-000000000001")!
+    public static let slug = "platform"
+}

@@ -1,0 +1,107 @@
+internal import Hummingbird
+internal import JarvisAccess
+internal import JarvisIdentity
+internal import JarvisStore
+internal import JarvisTenancy
+
+/// The one place where module errors become HTTP problems.
+extension Problem {
+    /// - Returns: the problem for `error`, and whether it is the server's fault (to be logged as an error).
+    static func from(_ error: any Error) -> (Problem, serverFault: Bool) {
+        switch error {
+        case let problem as Problem:
+            return (problem, problem.status.code >= 500)
+        case let error as AuthenticationError:
+            return (from(error), false)
+        case let error as AccessError:
+            return (from(error), false)
+        case let error as TenancyError:
+            return (from(error), false)
+        case let error as IdentityError:
+            return (from(error), false)
+        case let error as StoreError:
+            return from(error)
+        case let error as any HTTPResponseError:
+            let code = error.status == .notFound ? "not-found" : error.status.code == 413 ? "body-too-large" : "http-\(error.status.code)"
+            let detail = error.status == .notFound ? "no such resource" : (error as? HTTPError)?.body ?? error.status.reasonPhrase
+            return (Problem(error.status, code, detail), error.status.code >= 500)
+        default:
+            return (Problem(.internalServerError, "internal", "an internal error occurred; quote the request id when reporting it"), true)
+        }
+    }
+
+    static let bearerChallenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"jarvis\""]
+
+    static func from(_ error: AuthenticationError) -> Problem {
+        switch error {
+        case .missing:
+            return Problem(.unauthorized, "unauthenticated", "send Authorization: Bearer <API key>", headers: bearerChallenge)
+        case .invalidCredential:
+            return Problem(.unauthorized, "invalid-credential", "the credential is not valid", headers: bearerChallenge)
+        case .expired:
+            return Problem(.unauthorized, "credential-expired", "the credential has expired", headers: bearerChallenge)
+        case .revoked:
+            return Problem(.unauthorized, "credential-revoked", "the credential was revoked", headers: bearerChallenge)
+        case .principalDisabled:
+            return Problem(.unauthorized, "principal-disabled", "the credential's user or service account is disabled", headers: bearerChallenge)
+        case .tenantSuspended:
+            return Problem(.forbidden, "tenant-suspended", "the credential's tenant is suspended")
+        }
+    }
+
+    static func from(_ error: AccessError) -> Problem {
+        switch error {
+        case .forbidden(let permission):
+            return Problem(.forbidden, "forbidden", "this requires the permission \(permission)")
+        case .unknownRole(let role):
+            return .invalid("role: no role named '\(role)'")
+        case .escalation(let role):
+            return Problem(.forbidden, "privilege-escalation", "granting '\(role)' needs every permission it carries, and the caller lacks some")
+        case .superAdminReserved:
+            return Problem(.forbidden, "super-admin-reserved", "only super admins grant super_admin, and only to platform principals")
+        case .notFound(let what):
+            return .notFound("no \(what)")
+        case .alreadyBound(let role):
+            return Problem(.conflict, "conflict", "the principal already holds the role '\(role)'")
+        }
+    }
+
+    static func from(_ error: TenancyError) -> Problem {
+        switch error {
+        case .notFound(let what): return .notFound("no \(what)")
+        case .conflict(let detail): return Problem(.conflict, "conflict", detail)
+        case .invalid(let field, let reason): return .invalid("\(field): \(reason)")
+        case .platformTenantProtected:
+            return Problem(.conflict, "platform-tenant-protected", "the platform tenant cannot be suspended or deleted")
+        }
+    }
+
+    static func from(_ error: IdentityError) -> Problem {
+        switch error {
+        case .notFound(let what): return .notFound("no \(what)")
+        case .invalid(let field, let reason): return .invalid("\(field): \(reason)")
+        case .principalInactive:
+            return Problem(.conflict, "principal-disabled", "the principal is disabled and cannot get new keys")
+        case .escalation:
+            return Problem(.forbidden, "privilege-escalation", "a key for this principal would carry permissions the caller lacks")
+        case .alreadyRevoked:
+            return Problem(.conflict, "already-revoked", "the API key is already revoked")
+        }
+    }
+
+    static func from(_ error: StoreError) -> (Problem, serverFault: Bool) {
+        let unavailable = Problem(.serviceUnavailable, "database-unavailable", "the database is unavailable; retry shortly", headers: [.retryAfter: "1"])
+        switch error {
+        case .poolTimeout, .connectionFailed, .connectionLost, .poolClosed, .statementTimeout, .serializationFailure:
+            return (unavailable, true)
+        case .uniqueViolation:
+            return (Problem(.conflict, "conflict", "the value is already taken"), false)
+        case .foreignKeyViolation:
+            return (.notFound("a referenced object does not exist"), false)
+        case .invalidValue, .constraintViolation:
+            return (.invalid("a value is out of the accepted range"), false)
+        case .insufficientPrivilege, .server, .decoding, .migration:
+            return (Problem(.internalServerError, "internal", "an internal error occurred; quote the request id when reporting it"), true)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+internal import Hummingbird
+internal import Logging
+internal import JarvisStore
+internal import Foundation
+
+/// The outermost middleware: gives every request an id, turns every error into problem+json,
+/// and writes one access-log line per request.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = JarvisRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.requestID = Self.requestID(from: request)
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+            response.headers[.requestID] = context.requestID
+        } catch {
+            let (problem, serverFault) = Problem.from(error)
+            if serverFault {
+                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            }
+            response = problem.response(requestID: context.requestID, path: request.uri.path)
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                "duration_ms": "\(milliseconds)",
+            ])
+        return response
+    }
+
+    /// A client's id is kept when it is short and plain; anything else is replaced, so ids
+    /// are safe to log and to echo.
+    static func requestID(from request: Request) -> String {
+        if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
+            given.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 || $0 == 58 })
+        {
+            return given
+        }
+        return UUIDv7.make().lowercasedString
+    }
+}

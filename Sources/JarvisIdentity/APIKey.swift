@@ -1,0 +1,17 @@
+public import struct Foundation.UUID
+public import struct Foundation.Date
+
+/// An API key's record, never its secret.
+public struct APIKey: Sendable, Equatable {
+    public let id: UUID
+    public let tenantID: UUID
+    /// The public part of the key text, shown in lists so owners can tell keys apart.
+    public let keyID: String
+    public let principalID: UUID
+    public let name: String
+    public let createdBy: UUID?
+    public let createdAt: Date
+    public let expiresAt: Date?
+    public let revokedAt: Date?
+    public let lastUsedAt: Date?
+}

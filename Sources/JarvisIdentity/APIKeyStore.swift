@@ -1,0 +1,107 @@
+public import struct Foundation.UUID
+public import struct Foundation.Date
+public import JarvisStore
+public import JarvisAudit
+public import JarvisAccess
+
+/// API keys inside a tenant transaction; every change audited in it.
+public struct APIKeyStore: Sendable {
+    let pepper: [UInt8]
+
+    public init(pepper: [UInt8]) { self.pepper = pepper }
+
+    static let columns = "id, tenant_id, key_id, principal_id, name, created_by, created_at, expires_at, revoked_at, last_used_at"
+
+    /// Creates a key for a principal of the tenant.
+    /// - Returns: the record and the key text, which is never available again.
+    public func create(
+        _ tx: Transaction, tenantID: UUID, principalID: UUID, name: String, expiresAt: Date?, caller: Caller, actor: AuditActor
+    ) async throws -> (APIKey, String) {
+        let trimmed = name
+        guard (1...200).contains(trimmed.count), !trimmed.allSatisfy(\.isWhitespace),
+            !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { throw IdentityError.invalid(field: "name", reason: "must be 1-200 printable characters") }
+        if let expiresAt, expiresAt <= Date() {
+            throw IdentityError.invalid(field: "expires_at", reason: "must be in the future")
+        }
+        let principal = try await tx.query(
+            """
+            SELECT p.status, COALESCE(string_agg(b.role, ','), '') AS roles
+            FROM principals p LEFT JOIN role_bindings b ON b.tenant_id = p.tenant_id AND b.principal_id = p.id
+            WHERE p.tenant_id = $1 AND p.id = $2 GROUP BY p.status
+            """, [tenantID, principalID])
+        guard let row = principal.first else { throw IdentityError.notFound("principal \(principalID)") }
+        guard try row.string("status") == "active" else { throw IdentityError.principalInactive }
+        // A key acts with its principal's roles: minting one must not hand the caller more than it holds.
+        let roles = try row.string("roles").split(separator: ",").map(String.init)
+        let target = Caller(tenantID: tenantID, tenantSlug: "", principalID: principalID, kind: .user, roles: roles, apiKeyID: nil)
+        guard caller.isSuperAdmin || caller.principalID == principalID || caller.permissions.covers(target.permissions) else {
+            throw IdentityError.escalation
+        }
+
+        let token = APIKeyToken.generate()
+        let id = UUIDv7.make()
+        let rows = try await tx.query(
+            """
+            INSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash, created_by, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(Self.columns)
+            """,
+            [tenantID, id, token.keyID, principalID, name, ByteaValue(token.secretHash(pepper: pepper)), caller.principalID, expiresAt])
+        let key = try Self.decode(rows)
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "api_key.create", targetType: "api_key", targetID: id.lowercasedString,
+            details: [
+                "key_id": .string(token.keyID), "principal_id": .string(principalID.lowercasedString), "name": .string(name),
+                "expires_at": .optional(expiresAt.map(Timestamp.format)),
+            ])
+        return (key, token.text)
+    }
+
+    public static func get(_ tx: Transaction, tenantID: UUID, id: UUID) async throws -> APIKey? {
+        let rows = try await tx.query("SELECT \(columns) FROM api_keys WHERE tenant_id = $1 AND id = $2", [tenantID, id])
+        return rows.isEmpty ? nil : try decode(rows)
+    }
+
+    /// Keys in id order after `after`, optionally of one principal; reads `limit + 1`.
+    public static func list(
+        _ tx: Transaction, tenantID: UUID, principalID: UUID?, after: UUID?, limit: Int
+    ) async throws -> [APIKey] {
+        let rows = try await tx.query(
+            """
+            SELECT \(columns) FROM api_keys
+            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR principal_id = $2) AND ($3::uuid IS NULL OR id > $3)
+            ORDER BY id LIMIT $4
+            """, [tenantID, principalID, after, limit + 1])
+        return try rows.all.map(decode)
+    }
+
+    /// Revokes a key; it stops authenticating with the commit.
+    public static func revoke(_ tx: Transaction, tenantID: UUID, id: UUID, actor: AuditActor) async throws -> APIKey {
+        let rows = try await tx.query(
+            "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING \(columns)",
+            [tenantID, id])
+        guard !rows.isEmpty else {
+            if try await get(tx, tenantID: tenantID, id: id) != nil { throw IdentityError.alreadyRevoked }
+            throw IdentityError.notFound("api key \(id)")
+        }
+        let key = try decode(rows)
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "api_key.revoke", targetType: "api_key", targetID: id.lowercasedString,
+            details: ["key_id": .string(key.keyID), "principal_id": .string(key.principalID.lowercasedString)])
+        return key
+    }
+
+    static func decode(_ rows: Rows) throws -> APIKey {
+        guard let row = rows.first else { throw StoreError.decoding("no api key row") }
+        return try decode(row)
+    }
+
+    static func decode(_ row: Row) throws -> APIKey {
+        APIKey(
+            id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"), keyID: try row.string("key_id"),
+            principalID: try row.uuid("principal_id"), name: try row.string("name"),
+            createdBy: try row.optionalUUID("created_by"), createdAt: try row.date("created_at"),
+            expiresAt: try row.optionalDate("expires_at"), revokedAt: try row.optionalDate("revoked_at"),
+            lastUsedAt: try row.optionalDate("last_used_at"))
+    }
+}

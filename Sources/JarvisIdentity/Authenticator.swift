@@ -1,0 +1,77 @@
+public import JarvisStore
+public import JarvisAccess
+internal import struct Foundation.Date
+internal import JarvisCrypto
+
+/// Turns a bearer credential into a `Caller`. Looks keys up through the platform pool
+/// (authentication happens before a tenant is known) and checks, in order: the secret
+/// (in constant time, also for unknown keys), then the tenant, the key and the principal.
+public struct Authenticator: Sendable {
+    let platform: Database
+    let pepper: [UInt8]
+    let lastUsed: LastUsedRecorder
+
+    public init(platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder) {
+        self.platform = platform
+        self.pepper = pepper
+        self.lastUsed = lastUsed
+    }
+
+    /// A hash no real secret matches, compared against when the key id is unknown, so both
+    /// paths do the same work.
+    private static let decoyHash = [UInt8](repeating: 0, count: 32)
+
+    /// - Parameter authorization: the `Authorization` header's value.
+    public func authenticate(authorization: String?) async throws -> Caller {
+        guard let authorization else { throw AuthenticationError.missing }
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthenticationError.missing }
+        let credential = parts[1].trimmingSpaces
+        guard let token = APIKeyToken(parsing: credential) else { throw AuthenticationError.invalidCredential }
+        return try await authenticate(apiKey: token)
+    }
+
+    func authenticate(apiKey token: APIKeyToken) async throws -> Caller {
+        let rows = try await platform.query(
+            """
+            SELECT k.id, k.tenant_id, k.principal_id, k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at,
+                   (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired,
+                   p.kind, p.status AS principal_status, t.slug, t.status AS tenant_status,
+                   (t.deleted_at IS NOT NULL) AS tenant_deleted,
+                   COALESCE((SELECT string_agg(b.role, ',') FROM role_bindings b
+                             WHERE b.tenant_id = k.tenant_id AND b.principal_id = k.principal_id), '') AS roles
+            FROM api_keys k
+            JOIN principals p ON p.tenant_id = k.tenant_id AND p.id = k.principal_id
+            JOIN tenants t ON t.id = k.tenant_id
+            WHERE k.key_id = $1
+            """, [token.keyID], idempotent: true)
+        let presented = token.secretHash(pepper: pepper)
+        guard let row = rows.first else {
+            _ = ConstantTime.equals(presented, Self.decoyHash)
+            throw AuthenticationError.invalidCredential
+        }
+        guard ConstantTime.equals(presented, try row.bytes("secret_hash")) else { throw AuthenticationError.invalidCredential }
+        if try row.bool("tenant_deleted") { throw AuthenticationError.invalidCredential }
+        if try row.optionalDate("revoked_at") != nil { throw AuthenticationError.revoked }
+        if try row.bool("expired") { throw AuthenticationError.expired }
+        if try row.string("principal_status") != "active" { throw AuthenticationError.principalDisabled }
+        if try row.string("tenant_status") != "active" { throw AuthenticationError.tenantSuspended }
+
+        let keyID = try row.uuid("id")
+        let tenantID = try row.uuid("tenant_id")
+        lastUsed.noteUse(tenantID: tenantID, keyID: keyID, previous: try row.optionalDate("last_used_at"))
+        return Caller(
+            tenantID: tenantID, tenantSlug: try row.string("slug"), principalID: try row.uuid("principal_id"),
+            kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
+            roles: try row.string("roles").split(separator: ",").map(String.init), apiKeyID: keyID)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var s = self
+        while s.last == " " || s.last == "\t" { s.removeLast() }
+        while s.first == " " || s.first == "\t" { s.removeFirst() }
+        return s
+    }
+}

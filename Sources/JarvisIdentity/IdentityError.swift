@@ -1,0 +1,22 @@
+/// Why an identity operation (API keys, bootstrap) was refused.
+public enum IdentityError: Error, Sendable, Equatable {
+    case notFound(String)
+    case invalid(field: String, reason: String)
+    /// The principal cannot hold a new key (disabled).
+    case principalInactive
+    /// The caller may not mint a key for a principal more powerful than itself.
+    case escalation
+    case alreadyRevoked
+}
+
+/// Why a credential was refused. The HTTP layer answers 401 for all but `tenantSuspended` (403).
+public enum AuthenticationError: Error, Sendable, Equatable {
+    /// No `Authorization` header or not a Bearer credential.
+    case missing
+    /// Unknown key, wrong secret, malformed token, deleted tenant.
+    case invalidCredential
+    case expired
+    case revoked
+    case principalDisabled
+    case tenantSuspended
+}

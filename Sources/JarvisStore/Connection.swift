@@ -1,0 +1,120 @@
+internal import CLibPQ
+internal import Glibc
+
+/// One libpq connection. All calls block, so they run on the pool's dedicated threads.
+///
+/// `@unchecked Sendable`: a connection is used by one task at a time — whoever checked it out
+/// of the `ConnectionPool` — and libpq needs no more than that.
+final class Connection: @unchecked Sendable {
+    private let handle: OpaquePointer
+    /// Set once a failure shows the connection can no longer be trusted.
+    private(set) var isBroken = false
+
+    /// Opens a connection; blocks for up to the configured connect timeout.
+    init(configuration: DatabaseConfiguration) throws(StoreError) {
+        let keywords = ["dbname", "options", "connect_timeout", "application_name"]
+        let values = [
+            configuration.connectionString, configuration.startupOptions,
+            String(configuration.connectTimeoutSeconds), configuration.applicationName,
+        ]
+        let cKeywords = keywords.map { strdup($0) }
+        let cValues = values.map { strdup($0) }
+        defer {
+            cKeywords.forEach { free($0) }
+            cValues.forEach { free($0) }
+        }
+        var keywordPointers: [UnsafePointer<CChar>?] = cKeywords.map { UnsafePointer($0) } + [nil]
+        var valuePointers: [UnsafePointer<CChar>?] = cValues.map { UnsafePointer($0) } + [nil]
+        // expand_dbname = 1: the connection string's settings apply, and the later keywords add to them.
+        guard let conn = PQconnectdbParams(&keywordPointers, &valuePointers, 1) else {
+            throw .connectionFailed("out of memory")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(conn))
+            PQfinish(conn)
+            throw .connectionFailed(message)
+        }
+        handle = conn
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Runs one statement with bound parameters (extended protocol, text format).
+    func execute(_ sql: String, _ parameters: [any SQLBindable]) throws(StoreError) -> Rows {
+        let texts = parameters.map { $0.sqlText }
+        let cValues = texts.map { $0.map { strdup($0) } ?? nil }
+        defer { cValues.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
+        let result = pointers.withUnsafeBufferPointer { buffer in
+            PQexecParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs a script of one or more statements without parameters (simple protocol):
+    /// migrations and fixed control statements only, never text that came from a request.
+    func executeScript(_ sql: String) throws(StoreError) -> Rows {
+        try consume(PQexec(handle, sql))
+    }
+
+    /// True when libpq still believes the connection is usable.
+    var isHealthy: Bool { !isBroken && PQstatus(handle) == CONNECTION_OK }
+
+    func markBroken() { isBroken = true }
+
+    private func consume(_ result: OpaquePointer?) throws(StoreError) -> Rows {
+        guard let result else {
+            isBroken = true
+            throw .connectionLost(Self.trimmed(PQerrorMessage(handle)))
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return Self.copy(result)
+        default:
+            let error = Self.error(from: result, connection: handle)
+            if error.breaksConnection || PQstatus(handle) != CONNECTION_OK { isBroken = true }
+            throw error
+        }
+    }
+
+    private static func copy(_ result: OpaquePointer) -> Rows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var values: [[String?]] = []
+        values.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var row: [String?] = []
+            row.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                    row.append(nil)
+                } else {
+                    row.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                }
+            }
+            values.append(row)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return Rows(columns: columns, values: values, affected: affected)
+    }
+
+    private static func error(from result: OpaquePointer, connection: OpaquePointer) -> StoreError {
+        func field(_ code: Character) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        let message = field("M") ?? trimmed(PQerrorMessage(connection))
+        guard let sqlState = field("C") else { return .connectionLost(message) }
+        return StoreError.from(sqlState: sqlState, message: message, constraint: field("n"))
+    }
+
+    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "unknown libpq error" }
+        var text = Substring(String(cString: message))
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}

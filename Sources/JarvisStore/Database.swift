@@ -1,0 +1,115 @@
+public import struct Foundation.UUID
+public import Logging
+
+/// The one way code reaches PostgreSQL: a pool plus transactions.
+///
+/// ```swift
+/// let user = try await database.withTenant(tenantID) { tx in
+///     try await tx.query("SELECT * FROM principals WHERE id = $1", [id]).first
+/// }
+/// ```
+public struct Database: Sendable {
+    public let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) { self.pool = pool }
+
+    public init(name: String, configuration: DatabaseConfiguration, logger: Logger) {
+        pool = ConnectionPool(name: name, configuration: configuration, logger: logger)
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func withTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN", body)
+    }
+
+    /// A transaction whose row-level security sees only `tenantID`'s rows: it does
+    /// `SET LOCAL app.tenant_id`, which ends with the transaction, never per session.
+    public func withTenant<T: Sendable>(_ tenantID: UUID, _ body: (Transaction) async throws -> T) async throws -> T {
+        // A UUID's text is hex digits and dashes only, so it is safe inside the control statement;
+        // sending both in one round trip keeps tenant transactions cheap.
+        let id = tenantID.uuidString.lowercased()
+        return try await transaction(begin: "BEGIN; SELECT set_config('app.tenant_id', '\(id)', true)", body)
+    }
+
+    /// One statement in its own implicit transaction.
+    @discardableResult
+    /// - Parameter idempotent: when true (reads, upserts), a statement that met a connection which
+    ///   died while pooled is retried once on a fresh one.
+    public func query(
+        _ sql: String, _ parameters: [any SQLBindable] = [], idempotent: Bool = false
+    ) async throws(StoreError) -> Rows {
+        var retried = false
+        while true {
+            let connection = try await checkout(startingWith: nil)
+            do {
+                let rows = try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters) }
+                pool.release(connection)
+                return rows
+            } catch {
+                pool.release(connection)
+                guard idempotent, !retried, error.breaksConnection else { throw error }
+                retried = true
+            }
+        }
+    }
+
+    private func transaction<T: Sendable>(begin: String, _ body: (Transaction) async throws -> T) async throws -> T {
+        let connection = try await checkout(startingWith: begin)
+        let transaction = Transaction(connection: connection, pool: pool)
+        do {
+            let result = try await body(transaction)
+            _ = try await pool.run { () throws(StoreError) in try connection.executeScript("COMMIT") }
+            pool.release(connection)
+            return result
+        } catch {
+            if connection.isHealthy {
+                do {
+                    _ = try await pool.run { () throws(StoreError) in try connection.executeScript("ROLLBACK") }
+                } catch {
+                    connection.markBroken()
+                }
+            }
+            pool.release(connection)
+            throw error
+        }
+    }
+
+    /// Takes a connection and runs `statement` on it. An idle connection that died while pooled
+    /// (a database restart, say) is found here, before any work was done, so it is dropped and the
+    /// next one tried: a restart costs callers nothing but the reconnect.
+    private func checkout(startingWith statement: String?) async throws(StoreError) -> Connection {
+        var attempts = 0
+        while true {
+            let connection = try await pool.acquire()
+            guard let statement else {
+                if connection.isHealthy { return connection }
+                connection.markBroken()
+                pool.release(connection)
+                attempts += 1
+                if attempts > pool.configuration.poolSize { throw .connectionLost("no healthy connection") }
+                continue
+            }
+            do {
+                _ = try await pool.run { () throws(StoreError) in try connection.executeScript(statement) }
+                return connection
+            } catch {
+                pool.release(connection)
+                attempts += 1
+                guard error.breaksConnection, attempts <= pool.configuration.poolSize else { throw error }
+            }
+        }
+    }
+}
+
+/// A transaction in progress; valid only inside the closure that received it.
+public struct Transaction: Sendable {
+    let connection: Connection
+    let pool: ConnectionPool
+
+    /// Runs one statement with `$1...$n` bound to `parameters`.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any SQLBindable] = []) async throws(StoreError) -> Rows {
+        let connection = self.connection
+        return try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters) }
+    }
+}

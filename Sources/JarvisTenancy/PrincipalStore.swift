@@ -1,0 +1,150 @@
+public import struct Foundation.UUID
+public import JarvisStore
+public import JarvisAudit
+public import JarvisAccess
+
+/// Users and service accounts, inside a tenant transaction (row-level security applies),
+/// each change audited in that transaction.
+public enum PrincipalStore {
+    static let columns = "id, tenant_id, kind, email, name, description, status, created_at, updated_at"
+
+    public struct Create: Sendable {
+        public var kind: Caller.Kind
+        public var email: String?
+        public var name: String
+        public var description: String
+        public init(kind: Caller.Kind, email: String?, name: String, description: String = "") {
+            self.kind = kind
+            self.email = email
+            self.name = name
+            self.description = description
+        }
+    }
+
+    public static func create(_ tx: Transaction, tenantID: UUID, _ input: Create, actor: AuditActor) async throws -> Principal {
+        switch input.kind {
+        case .user:
+            guard let email = input.email else { throw TenancyError.invalid(field: "email", reason: "is required") }
+            try Validation.email(email)
+            try Validation.name(input.name, field: "display_name")
+        case .serviceAccount:
+            try Validation.name(input.name)
+        }
+        try Validation.text(input.description, field: "description", max: 1000, allowEmpty: true)
+        let id = UUIDv7.make()
+        let conflict = input.kind == .user
+            ? "a user with email '\(input.email ?? "")' already exists in this tenant"
+            : "a service account named '\(input.name)' already exists in this tenant"
+        let rows = try await insertOrConflict(conflict) { () throws(StoreError) in
+            try await tx.query(
+                """
+                INSERT INTO principals (tenant_id, id, kind, email, name, description)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
+                """, [tenantID, id, input.kind.rawValue, input.kind == .user ? input.email : nil, input.name, input.description])
+        }
+        let principal = try decode(rows)
+        var details: [String: AuditValue] = ["name": .string(input.name)]
+        if let email = principal.email { details["email"] = .string(email) }
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "\(input.kind.auditResource).create",
+            targetType: input.kind.auditResource, targetID: id.lowercasedString, details: details)
+        return principal
+    }
+
+    public static func get(_ tx: Transaction, tenantID: UUID, id: UUID, kind: Caller.Kind?) async throws -> Principal? {
+        let rows = try await tx.query(
+            "SELECT \(columns) FROM principals WHERE tenant_id = $1 AND id = $2 AND ($3::text IS NULL OR kind = $3)",
+            [tenantID, id, kind?.rawValue])
+        return rows.isEmpty ? nil : try decode(rows)
+    }
+
+    /// Principals of one kind in id order after `after`; reads `limit + 1`.
+    public static func list(
+        _ tx: Transaction, tenantID: UUID, kind: Caller.Kind, after: UUID?, limit: Int, status: Principal.Status? = nil
+    ) async throws -> [Principal] {
+        let rows = try await tx.query(
+            """
+            SELECT \(columns) FROM principals
+            WHERE tenant_id = $1 AND kind = $2 AND ($3::uuid IS NULL OR id > $3) AND ($4::text IS NULL OR status = $4)
+            ORDER BY id LIMIT $5
+            """, [tenantID, kind.rawValue, after, status?.rawValue, limit + 1])
+        return try rows.all.map(decode)
+    }
+
+    public struct Update: Sendable {
+        public var email: String?
+        public var name: String?
+        public var description: String?
+        public var status: Principal.Status?
+        public init(email: String? = nil, name: String? = nil, description: String? = nil, status: Principal.Status? = nil) {
+            self.email = email
+            self.name = name
+            self.description = description
+            self.status = status
+        }
+    }
+
+    /// Changes the given fields; disabling a principal stops its credentials at once.
+    public static func update(
+        _ tx: Transaction, tenantID: UUID, id: UUID, kind: Caller.Kind, _ change: Update, actor: AuditActor
+    ) async throws -> Principal {
+        if let email = change.email {
+            guard kind == .user else { throw TenancyError.invalid(field: "email", reason: "only users have an email") }
+            try Validation.email(email)
+        }
+        if let name = change.name { try Validation.name(name, field: kind == .user ? "display_name" : "name") }
+        if let description = change.description {
+            try Validation.text(description, field: "description", max: 1000, allowEmpty: true)
+        }
+        let conflict = kind == .user ? "that email is already in use in this tenant" : "that name is already in use in this tenant"
+        let rows = try await insertOrConflict(conflict) { () throws(StoreError) in
+            try await tx.query(
+                """
+                UPDATE principals SET email = COALESCE($4, email), name = COALESCE($5, name),
+                       description = COALESCE($6, description), status = COALESCE($7, status), updated_at = now()
+                WHERE tenant_id = $1 AND id = $2 AND kind = $3 RETURNING \(columns)
+                """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue])
+        }
+        guard !rows.isEmpty else { throw TenancyError.notFound("\(kind.auditResource) \(id)") }
+        let principal = try decode(rows)
+        var details: [String: AuditValue] = [:]
+        if let email = change.email { details["email"] = .string(email) }
+        if let name = change.name { details["name"] = .string(name) }
+        if change.description != nil { details["description_changed"] = .bool(true) }
+        if let status = change.status { details["status"] = .string(status.rawValue) }
+        let verb = change.status == .disabled ? "disable" : (change.status == .active && details.count == 1 ? "enable" : "update")
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "\(kind.auditResource).\(verb)",
+            targetType: kind.auditResource, targetID: id.lowercasedString, details: details)
+        return principal
+    }
+
+    /// Runs a write, turning a unique violation into `TenancyError.conflict(message)`.
+    static func insertOrConflict(_ message: String, _ write: () async throws(StoreError) -> Rows) async throws -> Rows {
+        do {
+            return try await write()
+        } catch .uniqueViolation {
+            throw TenancyError.conflict(message)
+        }
+    }
+
+    static func decode(_ rows: Rows) throws -> Principal {
+        guard let row = rows.first else { throw StoreError.decoding("no principal row") }
+        return try decode(row)
+    }
+
+    static func decode(_ row: Row) throws -> Principal {
+        Principal(
+            id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"),
+            kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
+            email: try row.optionalString("email"), name: try row.string("name"),
+            description: try row.string("description"),
+            status: Principal.Status(rawValue: try row.string("status")) ?? .disabled,
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
+    }
+}
+
+extension Caller.Kind {
+    /// `user` or `service_account`, as audit actions and target types name them.
+    public var auditResource: String { rawValue }
+}

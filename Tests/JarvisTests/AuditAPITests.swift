@@ -1,0 +1,70 @@
+import Foundation
+import HTTPTypes
+import JarvisStore
+import Testing
+
+@Suite struct AuditAPITests {
+    static func count(_ sql: String, _ parameters: [any SQLBindable]) async throws -> Int {
+        try #require(try await Fixture.platform.query(sql, parameters).first?.int("n"))
+    }
+
+    @Test func aSuccessfulMutationLeavesExactlyOneEventAndAFailedOneNone() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "once")
+            let created = try await api.post("/v1/tenants/\(t.slug)/users", ["email": "once@example.com"], key: t.adminKey)
+            let id = try #require(created["id"])
+            #expect(try await Self.count("SELECT count(*) AS n FROM audit_events WHERE target_id = $1", [id]) == 1)
+
+            let eventsBefore = try await Self.count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1", [t.tenantID])
+            let usersBefore = try await Self.count("SELECT count(*) AS n FROM principals WHERE tenant_id = $1", [t.tenantID])
+            try await api.post("/v1/tenants/\(t.slug)/users", ["email": "ONCE@example.com"], key: t.adminKey).expectProblem(.conflict)
+            #expect(try await Self.count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1", [t.tenantID]) == eventsBefore)
+            #expect(try await Self.count("SELECT count(*) AS n FROM principals WHERE tenant_id = $1", [t.tenantID]) == usersBefore)
+        }
+    }
+
+    @Test func eventsRecordActorRequestAndTargetAndFilter() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "filt")
+            let response = try await api.request(
+                .post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: #"{"name":"worker"}"#,
+                headers: [.init("X-Request-Id")!: "trace-123"])
+            let id = try #require(response["id"])
+            let events = try await api.get("/v1/tenants/\(t.slug)/audit-events?action=service_account.create&actor_id=\(t.adminID)", key: t.adminKey)
+            let event = try #require(events.items.first)
+            #expect(events.items.count == 1)
+            #expect(event["target_id"] as? String == id)
+            #expect(event["target_type"] as? String == "service_account")
+            #expect(event["actor_id"] as? String == t.adminID)
+            #expect(event["actor_kind"] as? String == "service_account")
+            #expect(event["request_id"] as? String == "trace-123")
+            #expect(event["outcome"] as? String == "success")
+            #expect(event["tenant_id"] as? String == t.tenantID)
+
+            let future = Timestamp.format(Date().addingTimeInterval(3600))
+            #expect(try await api.get("/v1/tenants/\(t.slug)/audit-events?since=\(future)", key: t.adminKey).items.isEmpty)
+            let all = try await api.get("/v1/tenants/\(t.slug)/audit-events?until=\(future)", key: t.adminKey).items
+            #expect(all.count >= 5)
+            let ids = all.compactMap { $0["id"] as? String }
+            #expect(ids == ids.sorted(by: >), "newest first")
+            try await api.get("/v1/tenants/\(t.slug)/audit-events?since=yesterday", key: t.adminKey).expectProblem(.badRequest)
+            try await api.get("/v1/tenants/\(t.slug)/audit-events?actor_id=me", key: t.adminKey).expectProblem(.badRequest)
+        }
+    }
+
+    @Test func auditPagesDoNotOverlap() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "apage")
+            for i in 0..<5 { _ = try await api.post("/v1/tenants/\(t.slug)/service-accounts", ["name": "sa\(i)"], key: t.adminKey) }
+            var ids: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await api.get("/v1/tenants/\(t.slug)/audit-events?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), key: t.adminKey)
+                ids += page.items.compactMap { $0["id"] as? String }
+                cursor = page["next_cursor"]
+            } while cursor != nil
+            #expect(ids.count == Set(ids).count)
+            #expect(ids.count == (try await Self.count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1", [t.tenantID])))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HTTPTypes
+import JarvisStore
+import Testing
+
+/// Tenant isolation is PostgreSQL's job: these tests talk to it as `jarvis_app` directly,
+/// with queries that "forget" their `WHERE tenant_id`.
+@Suite struct RowLevelSecurityTests {
+    struct Table {
+        let name: String
+        /// `tenant_id`, or `id` for the tenants table itself.
+        let tenantColumn: String
+    }
+
+    /// Every table in the schema that holds tenant rows, found from the catalog so new tables are covered.
+    static func tenantTables(_ db: Database) async throws -> [Table] {
+        let rows = try await db.query(
+            """
+            SELECT c.relname,
+                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+            ORDER BY c.relname
+            """)
+        return try rows.all.compactMap { row in
+            let name = try row.string("relname")
+            if name == "tenants" { return Table(name: name, tenantColumn: "id") }
+            return try row.bool("has_tenant") ? Table(name: name, tenantColumn: "tenant_id") : nil
+        }
+    }
+
+    @Test func everyTenantTableHasForcedRowLevelSecurityAndTheFailClosedPolicy() async throws {
+        let db = Fixture.database("JARVIS_PLATFORM_DATABASE_URL")
+        defer { Task { await db.pool.shutdown() } }
+        let tables = try await Self.tenantTables(db)
+        #expect(tables.count >= 5)
+        for table in tables {
+            let row = try #require(try await db.query(
+                """
+                SELECT c.relrowsecurity, c.relforcerowsecurity,
+                       (SELECT string_agg(pg_get_expr(p.polqual, p.polrelid), ' ') FROM pg_policy p WHERE p.polrelid = c.oid) AS policy,
+                       EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                               WHERE i.indrelid = c.oid AND a.attname = $2) AS leading_index
+                FROM pg_class c WHERE c.oid = $1::regclass
+                """, [table.name, table.tenantColumn]).first)
+            #expect(try row.bool("relrowsecurity"), "\(table.name): RLS not enabled")
+            #expect(try row.bool("relforcerowsecurity"), "\(table.name): RLS not forced")
+            #expect(try row.optionalString("policy")?.contains("current_setting('app.tenant_id'::text, true)") == true, "\(table.name): no tenant policy")
+            #expect(try row.bool("leading_index"), "\(table.name): no index leading with \(table.tenantColumn)")
+        }
+        // Partitions too: read directly, bypassing the parent's policy, they show nothing.
+        let partitions = try await db.query(
+            "SELECT c.relname FROM pg_class c WHERE c.relispartition AND c.relkind IN ('r', 'p') AND NOT (c.relrowsecurity AND c.relforcerowsecurity)")
+        let exposed = try partitions.all.map { try $0.string("relname") }
+        #expect(exposed.isEmpty, "partitions without forced RLS: \(exposed)")
+    }
+
+    @Test func anotherTenantsRowsAreInvisibleToQueriesWithoutWhere() async throws {
+        // Two tenants with rows in every table (principals, keys, bindings, audit events).
+        let (a, b) = try await Fixture.withAPI { api in
+            let a = try await api.seedTenant(prefix: "rls-a")
+            let b = try await api.seedTenant(prefix: "rls-b")
+            for seeded in [a, b] {
+                let user = try await api.post(
+                    "/v1/tenants/\(seeded.slug)/users", ["email": "someone@\(seeded.slug).example"], key: seeded.adminKey)
+                try #require(user.status == .created)
+            }
+            return (a, b)
+        }
+        let tenantA = try #require(UUID(uuidString: a.tenantID))
+        let app = Fixture.database("JARVIS_DATABASE_URL", poolSize: 1)
+        let platform = Fixture.database("JARVIS_PLATFORM_DATABASE_URL")
+        defer { Task { await app.pool.shutdown(); await platform.pool.shutdown() } }
+        let tables = try await Self.tenantTables(platform)
+
+        for table in tables {
+            let seen = try await app.withTenant(tenantA) { tx in
+                try await tx.query("SELECT * FROM \(table.name)").all.map { try $0.string(table.tenantColumn) }
+            }
+            #expect(!seen.isEmpty, "\(table.name): tenant A should see its own rows")
+            #expect(seen.allSatisfy { $0 == a.tenantID }, "\(table.name): tenant A saw another tenant's rows")
+            #expect(!seen.contains(b.tenantID))
+        }
+        // No tenant set: nothing at all, on the same (already used) connection and in a new transaction.
+        for table in tables {
+            #expect(try await app.query("SELECT * FROM \(table.name)").isEmpty, "\(table.name) visible without a tenant")
+            let inTransaction = try await app.withTransaction { tx in try await tx.query("SELECT * FROM \(table.name)").count }
+            #expect(inTransaction == 0)
+        }
+    }
+
+    @Test func theAppRoleCannotEscapeRowLevelSecurity() async throws {
+        let app = Fixture.database("JARVIS_DATABASE_URL", poolSize: 1)
+        defer { Task { await app.pool.shutdown() } }
+        let (a, b) = try await Fixture.withAPI { api in (try await api.seedTenant(prefix: "esc-a"), try await api.seedTenant(prefix: "esc-b")) }
+        let tenantA = try #require(UUID(uuidString: a.tenantID))
+        let attempts = [
+            "SET ROLE jarvis_platform",
+            "SET ROLE jarvis_owner",
+            "SET SESSION AUTHORIZATION jarvis_platform",
+            "ALTER ROLE jarvis_app BYPASSRLS",
+            "ALTER TABLE principals DISABLE ROW LEVEL SECURITY",
+            "ALTER TABLE principals NO FORCE ROW LEVEL SECURITY",
+            "DROP POLICY tenant_isolation ON principals",
+            "CREATE POLICY open ON principals USING (true)",
+            "SELECT * FROM audit_events_default",
+            "GRANT jarvis_platform TO jarvis_app",
+            "CREATE TABLE sneaky (x int)",
+            "DELETE FROM audit_events",
+            "UPDATE audit_events SET outcome = 'failure'",
+        ]
+        for statement in attempts {
+            await #expect(throws: StoreError.self, "\(statement) was allowed") {
+                try await app.withTenant(tenantA) { tx in try await tx.query(statement) }
+            }
+        }
+        // row_security = off makes a query that RLS would filter fail, rather than see everything.
+        await #expect(throws: StoreError.self) {
+            try await app.withTenant(tenantA) { tx in
+                try await tx.query("SET LOCAL row_security = off")
+                return try await tx.query("SELECT * FROM principals").count
+            }
+        }
+        // Writing a row for another tenant is refused by the policy's check.
+        await #expect(throws: StoreError.self) {
+            try await app.withTenant(tenantA) { tx in
+                try await tx.query(
+                    "INSERT INTO principals (tenant_id, id, kind, name) VALUES ($1, $2, 'service_account', 'intruder')",
+                    [b.tenantID, UUIDv7.make()])
+            }
+        }
+        await #expect(throws: StoreError.self) {
+            try await app.withTenant(tenantA) { tx in
+                try await tx.query("UPDATE principals SET tenant_id = $1", [b.tenantID])
+            }
+        }
+        // And moving a row out of sight does not reach B's rows either: B's principals are untouched.
+        let platform = Fixture.database("JARVIS_PLATFORM_DATABASE_URL")
+        defer { Task { await platform.pool.shutdown() } }
+        let bRows = try await platform.query("SELECT count(*) AS n FROM principals WHERE tenant_id = $1", [b.tenantID])
+        #expect(try bRows.first?.int("n") == 1)
+    }
+}

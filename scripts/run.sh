@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make run`: set everything up, then serve on $JARVIS_HOST:$JARVIS_PORT (default 127.0.0.1:8080).
+. "$(dirname "$0")/common.sh"
+"$ROOT/scripts/setup.sh" jarvis
+load_secrets jarvis
+cd "$ROOT"
+CONFIG=${CONFIGURATION:-debug}
+log "building ($CONFIG)"
+swift build -c "$CONFIG" --product jarvis
+BIN="$(swift build -c "$CONFIG" --show-bin-path)/jarvis"
+"$BIN" migrate
+if [ ! -f "$DATA/admin.key" ]; then
+  "$BIN" bootstrap --key-file "$DATA/admin.key"
+else
+  log "platform admin key: $DATA/admin.key"
+fi
+log "serving on http://${JARVIS_HOST:-127.0.0.1}:${JARVIS_PORT:-8080} (Ctrl-C stops; 'make stop' stops PostgreSQL)"
+exec "$BIN" serve

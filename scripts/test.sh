@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make test`: set everything up, then run every test against the real PostgreSQL:
+#   1. swift test (store, migrations, RLS, the API through the production router),
+#   2. HTTP-level checks against one started server (pytest, the README quick start),
+#   3. schemathesis: the running server against openapi/openapi.yaml.
+. "$(dirname "$0")/common.sh"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh" jarvis_test
+
+VENV="$DATA/venv"
+if ! "$VENV/bin/python" -c 'import schemathesis, jwt, psycopg, pytest, requests' 2>/dev/null; then
+  log "installing the test tools (schemathesis, PyJWT, psycopg, pytest) into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+fi
+
+load_secrets jarvis_test
+log "building"
+swift build --build-tests
+BIN="$(swift build --show-bin-path)/jarvis"
+"$BIN" migrate
+
+log "swift test"
+swift test --skip-build
+
+PORT=${JARVIS_TEST_PORT:-18080}
+ADMIN_KEY=$("$BIN" bootstrap --additional "ci-admin-$(date +%s)-$$" | tail -n 1)
+log "starting the server on 127.0.0.1:$PORT"
+JARVIS_PORT=$PORT LOG_LEVEL=info "$BIN" serve > "$DATA/test-server.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/test-server.log"; exit 1; }
+  sleep 0.1
+done
+export JARVIS_URL="http://127.0.0.1:$PORT" JARVIS_ADMIN_KEY="$ADMIN_KEY" JARVIS_SERVER_LOG="$DATA/test-server.log"
+
+log "HTTP checks (pytest)"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/http
+
+log "schemathesis against openapi/openapi.yaml"
+make_tenant() {
+  curl -fsS -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -X POST "$JARVIS_URL/v1/tenants" \
+    -d "{\"slug\": \"$1\", \"name\": \"schemathesis\"}" >/dev/null
+  echo "$1"
+}
+export JARVIS_SCHEMATHESIS_TENANT=$(make_tenant "st-$(date +%s)-$$")
+export JARVIS_SCHEMATHESIS_VICTIM=$(make_tenant "st-victim-$(date +%s)-$$")
+"$VENV/bin/schemathesis" --config-file tests/schemathesis.toml run openapi/openapi.yaml \
+  --url "$JARVIS_URL" -H "Authorization: Bearer $ADMIN_KEY" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed 1 --workers 2 --no-color \
+  --exclude-path /metrics --suppress-health-check all
+
+log "all tests passed"
