@@ -50,7 +50,13 @@ let package = Package(
         ),
         .target(
             name: "JarvisAudit",
-            dependencies: ["JarvisStore"],
+            dependencies: [
+                "JarvisStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -35,6 +35,6 @@ load_secrets() {
   export JARVIS_DATABASE_URL="postgresql://jarvis_app:${JARVIS_APP_PASSWORD}@127.0.0.1:${PG_PORT}/${db}"
   export JARVIS_PLATFORM_DATABASE_URL="postgresql://jarvis_platform:${JARVIS_PLATFORM_PASSWORD}@127.0.0.1:${PG_PORT}/${db}"
   export JARVIS_OWNER_DATABASE_URL="postgresql://jarvis_owner:${JARVIS_OWNER_PASSWORD}@127.0.0.1:${PG_PORT}/${db}"
-  export JARVIS_API_KEY_PEPPER
+  export JARVIS_API_KEY_PEPPER JARVIS_MASTER_KEY
   export JARVIS_MIGRATIONS_DIR="$ROOT/Migrations"
 }

@@ -22,17 +22,20 @@ install_packages libpq-dev libssl-dev libargon2-dev pkg-config postgresql postgr
 mkdir -p "$DATA"
 chmod 700 "$DATA"
 
-if [ ! -f "$SECRETS" ]; then
-  log "generating database passwords and the API key pepper in $SECRETS"
-  gen() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
-  umask 077
-  cat > "$SECRETS" <<EOS
-JARVIS_OWNER_PASSWORD=$(gen)
-JARVIS_APP_PASSWORD=$(gen)
-JARVIS_PLATFORM_PASSWORD=$(gen)
-JARVIS_API_KEY_PEPPER=$(gen)$(gen)
-EOS
-fi
+# Secrets are generated once; a variable a newer version needs is added to an existing file.
+gen() { head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
+ensure_secret() {
+  grep -q "^$1=" "$SECRETS" 2>/dev/null && return 0
+  log "generating $1 in $SECRETS"
+  printf '%s=%s\n' "$1" "$2" >> "$SECRETS"
+}
+( umask 077; touch "$SECRETS" )
+ensure_secret JARVIS_OWNER_PASSWORD "$(gen)"
+ensure_secret JARVIS_APP_PASSWORD "$(gen)"
+ensure_secret JARVIS_PLATFORM_PASSWORD "$(gen)"
+ensure_secret JARVIS_API_KEY_PEPPER "$(gen)$(gen)"
+# 32 random bytes, base64: seals signing keys at rest (AES-256-GCM).
+ensure_secret JARVIS_MASTER_KEY "$(head -c 32 /dev/urandom | base64 -w0)"
 
 if [ "$(id -u)" = 0 ]; then
   # The cluster belongs to the postgres account, which must be able to reach it.

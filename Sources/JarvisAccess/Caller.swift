@@ -15,14 +15,21 @@ public struct Caller: Sendable {
     public let permissions: PermissionSet
     /// The API key's id, when the credential was an API key.
     public let apiKeyID: UUID?
+    /// A token narrowed to these permissions (OAuth2 `scope`): the caller may use only what both
+    /// its roles and the scope allow.
+    public let scope: PermissionSet?
 
-    public init(tenantID: UUID, tenantSlug: String, principalID: UUID, kind: Kind, roles: [String], apiKeyID: UUID?) {
+    public init(
+        tenantID: UUID, tenantSlug: String, principalID: UUID, kind: Kind, roles: [String], apiKeyID: UUID?,
+        scope: PermissionSet? = nil
+    ) {
         self.tenantID = tenantID
         self.tenantSlug = tenantSlug
         self.principalID = principalID
         self.kind = kind
         self.roles = roles
         self.apiKeyID = apiKeyID
+        self.scope = scope
         var permissions = PermissionSet([])
         for role in roles {
             if let builtin = BuiltinRole(rawValue: role) { permissions.formUnion(builtin.permissions) }
@@ -35,11 +42,29 @@ public struct Caller: Sendable {
         tenantID == PlatformTenant.id && roles.contains(BuiltinRole.superAdmin.name)
     }
 
+    /// True when the roles, and the scope if any, allow `permission`.
+    public func allows(_ permission: Permission) -> Bool {
+        permissions.allows(permission) && (scope?.allows(permission) ?? true)
+    }
+
+    /// True when every permission of `other` is allowed: may this caller grant a role carrying `other`?
+    public func covers(_ other: PermissionSet) -> Bool {
+        other.granted.allSatisfy(allows)
+    }
+
+    /// What the caller may do, as names: the roles' permissions, narrowed by the scope.
+    public var effectivePermissionNames: [String] {
+        guard let scope else { return permissions.names }
+        let names = permissions.granted.filter { scope.allows($0) }.map(\.name)
+            + scope.granted.filter { permissions.allows($0) }.map(\.name)
+        return Array(Set(names)).sorted()
+    }
+
     /// True when this caller may use `permission` on `tenantID`'s resources:
-    /// its own tenant with the permission, or any tenant as a super admin.
+    /// its own tenant with the permission, or any tenant as a super admin (within its scope).
     public func may(_ permission: Permission, in tenantID: UUID) -> Bool {
-        if isSuperAdmin { return true }
-        return tenantID == self.tenantID && permissions.allows(permission)
+        if isSuperAdmin { return scope?.allows(permission) ?? true }
+        return tenantID == self.tenantID && allows(permission)
     }
 
     /// - Throws: `AccessError.forbidden` naming the missing permission.

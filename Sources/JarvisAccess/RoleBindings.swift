@@ -80,10 +80,10 @@ public enum RoleBindings {
     static func checkGrantable(role: String, tenantID: UUID, caller: Caller) throws(AccessError) {
         guard let builtin = BuiltinRole(rawValue: role) else { throw .unknownRole(role) }
         if builtin == .superAdmin {
-            guard caller.isSuperAdmin, tenantID == PlatformTenant.id else { throw .superAdminReserved }
+            guard caller.isSuperAdmin, caller.scope == nil, tenantID == PlatformTenant.id else { throw .superAdminReserved }
             return
         }
-        guard caller.isSuperAdmin || caller.permissions.covers(builtin.permissions) else {
+        guard (caller.isSuperAdmin && caller.scope == nil) || caller.covers(builtin.permissions) else {
             throw .escalation(role: role)
         }
     }

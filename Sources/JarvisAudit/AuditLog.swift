@@ -20,6 +20,12 @@ public enum AuditLog {
             action: action, targetType: targetType, targetID: targetID, requestID: actor.requestID,
             clientIP: actor.clientIP, outcome: outcome, details: details.filter { !secretKeys.contains($0.key) }
         )
+        try await insert(transaction, event)
+        return event
+    }
+
+    /// Stores a prepared event.
+    static func insert(_ transaction: Transaction, _ event: AuditEvent) async throws {
         try await transaction.query(
             """
             INSERT INTO audit_events (tenant_id, id, occurred_at, actor_id, actor_kind, action, target_type,
@@ -31,7 +37,6 @@ public enum AuditLog {
                 event.targetType, event.targetID, event.requestID, event.clientIP, event.outcome.rawValue,
                 JSONText(try encodeDetails(event.details)),
             ])
-        return event
     }
 
     /// What to list: every filter is optional.

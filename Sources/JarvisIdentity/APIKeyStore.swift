@@ -35,7 +35,7 @@ public struct APIKeyStore: Sendable {
         // A key acts with its principal's roles: minting one must not hand the caller more than it holds.
         let roles = try row.string("roles").split(separator: ",").map(String.init)
         let target = Caller(tenantID: tenantID, tenantSlug: "", principalID: principalID, kind: .user, roles: roles, apiKeyID: nil)
-        guard caller.isSuperAdmin || caller.principalID == principalID || caller.permissions.covers(target.permissions) else {
+        guard (caller.isSuperAdmin && caller.scope == nil) || caller.covers(target.permissions) else {
             throw IdentityError.escalation
         }
 

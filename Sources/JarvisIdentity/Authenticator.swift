@@ -10,11 +10,13 @@ public struct Authenticator: Sendable {
     let platform: Database
     let pepper: [UInt8]
     let lastUsed: LastUsedRecorder
+    let tokens: TokenVerifier?
 
-    public init(platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder) {
+    public init(platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?) {
         self.platform = platform
         self.pepper = pepper
         self.lastUsed = lastUsed
+        self.tokens = tokens
     }
 
     /// A hash no real secret matches, compared against when the key id is unknown, so both
@@ -27,8 +29,48 @@ public struct Authenticator: Sendable {
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthenticationError.missing }
         let credential = parts[1].trimmingSpaces
-        guard let token = APIKeyToken(parsing: credential) else { throw AuthenticationError.invalidCredential }
-        return try await authenticate(apiKey: token)
+        if credential.hasPrefix(APIKeyToken.prefix) {
+            guard let token = APIKeyToken(parsing: credential) else { throw AuthenticationError.invalidCredential }
+            return try await authenticate(apiKey: token)
+        }
+        guard let tokens, credential.contains(".") else { throw AuthenticationError.invalidCredential }
+        return try await authenticate(jwt: String(credential), verifier: tokens)
+    }
+
+    /// An access token: signature and claims (cached), then the principal's current state and roles,
+    /// so a disabled user or a suspended tenant is refused at once, not at expiry.
+    func authenticate(jwt: String, verifier: TokenVerifier) async throws -> Caller {
+        let claims: AccessTokenClaims
+        do {
+            claims = try await verifier.verify(jwt)
+        } catch TokenError.expired {
+            throw AuthenticationError.expired
+        } catch is TokenError {
+            throw AuthenticationError.invalidCredential
+        }
+        let rows = try await platform.query(
+            """
+            SELECT p.kind, p.status AS principal_status, p.password_changed_at, t.slug, t.status AS tenant_status,
+                   (t.deleted_at IS NOT NULL) AS tenant_deleted,
+                   COALESCE((SELECT string_agg(b.role, ',') FROM role_bindings b
+                             WHERE b.tenant_id = p.tenant_id AND b.principal_id = p.id), '') AS roles
+            FROM principals p JOIN tenants t ON t.id = p.tenant_id
+            WHERE p.tenant_id = $1 AND p.id = $2
+            """, [claims.tenantID, claims.subject], idempotent: true)
+        guard let row = rows.first, try !row.bool("tenant_deleted") else { throw AuthenticationError.invalidCredential }
+        if let changed = try row.optionalDate("password_changed_at"), claims.issuedAt < changed.addingTimeInterval(-1) {
+            throw AuthenticationError.revoked
+        }
+        if try row.string("principal_status") != "active" { throw AuthenticationError.principalDisabled }
+        if try row.string("tenant_status") != "active" { throw AuthenticationError.tenantSuspended }
+        var scope: PermissionSet?
+        if let text = claims.scope {
+            scope = PermissionSet(text.split(separator: " ").compactMap { Permission(validating: String($0)) })
+        }
+        return Caller(
+            tenantID: claims.tenantID, tenantSlug: try row.string("slug"), principalID: claims.subject,
+            kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
+            roles: try row.string("roles").split(separator: ",").map(String.init), apiKeyID: nil, scope: scope)
     }
 
     func authenticate(apiKey token: APIKeyToken) async throws -> Caller {

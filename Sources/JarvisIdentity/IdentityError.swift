@@ -7,6 +7,16 @@ public enum IdentityError: Error, Sendable, Equatable {
     /// The caller may not mint a key for a principal more powerful than itself.
     case escalation
     case alreadyRevoked
+    /// Too many password hashes in flight: retry shortly.
+    case overloaded
+    /// Wrong tenant, email or password (one answer for all three).
+    case invalidCredentials
+    /// Too many failed logins for this account or address; retry after the given seconds.
+    case loginLocked(retryAfter: Int)
+    /// The refresh token is unknown, expired, revoked or already used.
+    case invalidRefreshToken
+    /// The operation needs a user (not a service account), such as changing one's own password.
+    case notAUser
 }
 
 /// Why a credential was refused. The HTTP layer answers 401 for all but `tenantSuspended` (403).

@@ -18,12 +18,14 @@ public struct Database: Sendable {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN", body)
     }
 
     /// A transaction whose row-level security sees only `tenantID`'s rows: it does
     /// `SET LOCAL app.tenant_id`, which ends with the transaction, never per session.
+    @discardableResult
     public func withTenant<T: Sendable>(_ tenantID: UUID, _ body: (Transaction) async throws -> T) async throws -> T {
         // A UUID's text is hex digits and dashes only, so it is safe inside the control statement;
         // sending both in one round trip keeps tenant transactions cheap.

@@ -103,13 +103,18 @@ public struct TenantStore: Sendable {
 
     /// Soft-deletes: the row stays for audit, the tenant disappears from every lookup, and its
     /// credentials stop working at once (authentication checks `deleted_at`).
-    public func delete(_ id: UUID, actor: AuditActor) async throws {
+    /// - Parameter alsoInTransaction: work of other modules that must commit with the deletion
+    ///   (revoking the tenant's sessions).
+    public func delete(
+        _ id: UUID, actor: AuditActor, alsoInTransaction: @Sendable (Transaction) async throws -> Void = { _ in }
+    ) async throws {
         if id == PlatformTenant.id { throw TenancyError.platformTenantProtected }
         try await platform.withTransaction { tx in
             let rows = try await tx.query(
                 "UPDATE tenants SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING slug",
                 [id])
             guard let slug = try rows.first?.string("slug") else { throw TenancyError.notFound("tenant \(id)") }
+            try await alsoInTransaction(tx)
             try await AuditLog.record(
                 tx, tenantID: id, actor: actor, action: "tenant.delete", targetType: "tenant", targetID: id.lowercasedString,
                 details: ["slug": .string(slug)])

@@ -18,7 +18,8 @@ struct Serve: AsyncParsableCommand {
             let applied = try await Environment.migrate(configuration, logger: logger)
             logger.info("migrations applied", metadata: ["applied": "\(applied.joined(separator: ","))"])
         }
-        let jarvis = JarvisApplication(configuration: configuration, logger: logger)
+        let jarvis = try JarvisApplication(configuration: configuration, logger: logger)
+        try await jarvis.prepare()
         let app = jarvis.application(host: host ?? configuration.host, port: port ?? configuration.port, logger: logger)
         try await app.runService()
     }

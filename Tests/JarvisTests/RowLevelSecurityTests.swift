@@ -61,9 +61,18 @@ import Testing
             let a = try await api.seedTenant(prefix: "rls-a")
             let b = try await api.seedTenant(prefix: "rls-b")
             for seeded in [a, b] {
-                let user = try await api.post(
-                    "/v1/tenants/\(seeded.slug)/users", ["email": "someone@\(seeded.slug).example"], key: seeded.adminKey)
-                try #require(user.status == .created)
+                // A user who logged in (a refresh token) and mistyped once (a login failure).
+                let email = "someone@\(seeded.slug).example"
+                let user = try await api.post("/v1/tenants/\(seeded.slug)/users", ["email": email], key: seeded.adminKey)
+                let userID = try #require(user["id"])
+                let password = "correct horse battery \(seeded.slug)"
+                let set = try await api.request(
+                    .put, "/v1/tenants/\(seeded.slug)/users/\(userID)/password", key: seeded.adminKey,
+                    body: API.encode(["password": password]))
+                try #require(set.status == .noContent, "\(set.text)")
+                let login = try await api.postAnonymous("/v1/auth/login", ["tenant": seeded.slug, "email": email, "password": password])
+                try #require(login.status == .ok, "\(login.text)")
+                _ = try await api.postAnonymous("/v1/auth/login", ["tenant": seeded.slug, "email": email, "password": "wrong password 123"])
             }
             return (a, b)
         }

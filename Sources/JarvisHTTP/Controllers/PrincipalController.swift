@@ -1,6 +1,7 @@
 internal import Hummingbird
 internal import Foundation
 internal import JarvisAccess
+internal import JarvisIdentity
 internal import JarvisStore
 internal import JarvisTenancy
 
@@ -8,12 +9,27 @@ internal import JarvisTenancy
 struct PrincipalController {
     let services: AppServices
     let kind: Caller.Kind
+    let passwords: PasswordStore
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.post(use: create)
         group.get(use: list)
         group.get(":id", use: get)
         group.patch(":id", use: update)
+        if kind == .user { group.put(":id/password", use: setPassword) }
+    }
+
+    /// An administrator sets or resets a user's password; the user's sessions end.
+    @Sendable func setPassword(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let scope = try await services.scope(context, permission: "admin:user")
+        let id = try context.uuidParameter("id")
+        let body = try await JSONBody.read(request, context: context, allowed: ["password"])
+        let password = try body.requiredString("password", maxLength: PasswordPolicy.maxLength)
+        let passwords = self.passwords
+        try await services.app.withTenant(scope.tenantID) { tx in
+            try await passwords.set(tx, tenantID: scope.tenantID, userID: id, password: password, actor: scope.actor)
+        }
+        return Response(status: .noContent)
     }
 
     private var createFields: Set<String> { kind == .user ? ["email", "display_name"] : ["name", "description"] }
@@ -79,7 +95,10 @@ struct PrincipalController {
             status: try body.choice("status", as: Principal.Status.self))
         let kind = self.kind
         let principal = try await services.app.withTenant(scope.tenantID) { tx in
-            try await PrincipalStore.update(tx, tenantID: scope.tenantID, id: id, kind: kind, change, actor: scope.actor)
+            let principal = try await PrincipalStore.update(tx, tenantID: scope.tenantID, id: id, kind: kind, change, actor: scope.actor)
+            // A disabled principal's sessions end with the same commit.
+            if change.status == .disabled { try await RefreshTokenStore.revokeAll(tx, tenantID: scope.tenantID, principalID: id) }
+            return principal
         }
         return PrincipalBody(principal)
     }

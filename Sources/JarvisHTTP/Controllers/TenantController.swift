@@ -1,6 +1,7 @@
 internal import Hummingbird
 internal import Foundation
 internal import JarvisAccess
+internal import JarvisIdentity
 internal import JarvisStore
 internal import JarvisTenancy
 
@@ -70,7 +71,9 @@ struct TenantController {
         _ = try requireSuperAdmin(context)
         let reference = try context.parameters.require("tenant")
         guard let tenant = try await services.tenants.get(reference) else { throw Problem.notFound("no tenant '\(reference.prefix(64))'") }
-        try await services.tenants.delete(tenant.id, actor: context.auditActor)
+        try await services.tenants.delete(tenant.id, actor: context.auditActor) { tx in
+            try await RefreshTokenStore.revokeTenant(tx, tenantID: tenant.id)
+        }
         return Response(status: .noContent)
     }
 }

@@ -86,6 +86,16 @@ extension Problem {
             return Problem(.forbidden, "privilege-escalation", "a key for this principal would carry permissions the caller lacks")
         case .alreadyRevoked:
             return Problem(.conflict, "already-revoked", "the API key is already revoked")
+        case .overloaded:
+            return Problem(.serviceUnavailable, "overloaded", "too many logins in progress; retry shortly", headers: [.retryAfter: "1"])
+        case .invalidCredentials:
+            return Problem(.unauthorized, "invalid-credentials", "the tenant, email or password is wrong")
+        case .loginLocked(let seconds):
+            return Problem(.tooManyRequests, "login-locked", "too many failed logins; retry in \(seconds) seconds", headers: [.retryAfter: "\(seconds)"])
+        case .invalidRefreshToken:
+            return Problem(.unauthorized, "invalid-refresh-token", "the refresh token is invalid, expired, revoked or already used")
+        case .notAUser:
+            return Problem(.forbidden, "not-a-user", "only users have passwords")
         }
     }
 

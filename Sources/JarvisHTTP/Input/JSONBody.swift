@@ -10,10 +10,12 @@ struct JSONBody {
     /// Deeper nesting than any admin request needs is refused before decoding.
     static let maxDepth = 16
 
-    static func read(_ request: Request, context: JarvisRequestContext, allowed: Set<String>) async throws -> JSONBody {
+    /// - Parameter allowEmpty: an empty body reads as `{}` (for actions whose fields are all optional).
+    static func read(_ request: Request, context: JarvisRequestContext, allowed: Set<String>, allowEmpty: Bool = false) async throws -> JSONBody {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let bytes = Array(buffer.readableBytesView)
         if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) {
+            if allowEmpty { return JSONBody(fields: [:]) }
             throw Problem.invalid("the request body must be a JSON object")
         }
         guard depthWithinLimit(bytes) else { throw Problem.invalid("the JSON body is nested deeper than \(maxDepth) levels") }

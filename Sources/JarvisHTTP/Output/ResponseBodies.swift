@@ -193,7 +193,7 @@ struct CallerBody: ResponseEncodable, Sendable {
         principalId = c.principalID.lowercasedString
         kind = c.kind.rawValue
         roles = c.roles.sorted()
-        permissions = c.permissions.names
+        permissions = c.effectivePermissionNames
         superAdmin = c.isSuperAdmin
     }
 }

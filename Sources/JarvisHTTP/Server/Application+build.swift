@@ -6,17 +6,22 @@ internal import Foundation
 public import JarvisIdentity
 public import JarvisStore
 internal import JarvisTenancy
+public import JarvisAudit
 
 /// The application `jarvis serve` runs and the tests drive: one builder for both.
 public struct JarvisApplication: Sendable {
     public let app: Database
     public let platform: Database
     public let lastUsed: LastUsedRecorder
+    public let signingKeys: SigningKeyRing
+    public let securityEvents: SecurityEventWriter
+    public let passwordHasher: PasswordHasher
+    let identity: IdentityServices
     /// The routes and middleware, built once; tests drive exactly this.
     public let responder: RouterResponder<JarvisRequestContext>
 
     /// Builds pools, stores and routes from `configuration`. Connections open lazily.
-    public init(configuration: ServerConfiguration, logger: Logger) {
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
         // Metrics first: instruments made before the bootstrap would report nowhere.
         let metrics = JarvisMetrics.registry
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger)
@@ -27,28 +32,60 @@ public struct JarvisApplication: Sendable {
             apiKeys: APIKeyStore(pepper: configuration.apiKeyPepper))
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
+
+        let settings = configuration.identity
+        let keyStore = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
+        signingKeys = SigningKeyRing(store: keyStore, logger: logger)
+        securityEvents = SecurityEventWriter(platform: platform, logger: logger)
+        passwordHasher = try PasswordHasher(parameters: settings.argon2, concurrency: settings.hashConcurrency)
+        let verifier = TokenVerifier(ring: signingKeys, configuration: settings)
+        let authenticator = Authenticator(platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed, tokens: verifier)
+        let issuer = TokenIssuer(ring: signingKeys, configuration: settings)
+        identity = IdentityServices(
+            configuration: settings, keys: keyStore, ring: signingKeys, issuer: issuer, hasher: passwordHasher,
+            passwords: PasswordStore(hasher: passwordHasher),
+            login: LoginService(
+                app: app, platform: platform, hasher: passwordHasher, issuer: issuer,
+                refreshTokens: RefreshTokenStore(pepper: configuration.apiKeyPepper, ttl: settings.refreshTokenTTL),
+                addresses: AddressThrottle(maxFailures: settings.maxFailuresPerAddress), events: securityEvents,
+                configuration: settings),
+            clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer),
+            events: securityEvents)
         responder = Self.buildRouter(
-            services: services,
-            authenticator: Authenticator(platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed),
+            services: services, identity: identity,
+            authenticator: authenticator,
             system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
         ).buildResponder()
     }
 
+    /// Creates a signing key on first start and loads the keys; run before serving.
+    public func prepare() async throws {
+        try await identity.keys.ensureActive(algorithm: identity.configuration.algorithm, verifyWindow: identity.configuration.verifyWindow)
+        try await signingKeys.reload()
+    }
+
     static func buildRouter(
-        services: AppServices, authenticator: Authenticator, system: SystemController
+        services: AppServices, identity: IdentityServices, authenticator: Authenticator, system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         system.addRoutes(to: router)
+        let keys = SigningKeyController(identity: identity)
+        keys.addPublicRoutes(to: router)
+        // Credential exchanges: the body is the credential, so no bearer token is required.
+        AuthController(identity: identity).addRoutes(to: router.group("v1/auth"))
+        OAuthController(identity: identity).addRoutes(to: router.group("v1/oauth"))
 
         let v1 = router.group("v1").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-        MeController().addRoutes(to: v1.group("me"))
+        MeController(services: services, passwords: identity.passwords).addRoutes(to: v1.group("me"))
+        keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
         let tenant = v1.group("tenants/:tenant")
-        PrincipalController(services: services, kind: .user).addRoutes(to: tenant.group("users"))
-        PrincipalController(services: services, kind: .serviceAccount).addRoutes(to: tenant.group("service-accounts"))
+        PrincipalController(services: services, kind: .user, passwords: identity.passwords).addRoutes(to: tenant.group("users"))
+        PrincipalController(services: services, kind: .serviceAccount, passwords: identity.passwords)
+            .addRoutes(to: tenant.group("service-accounts"))
         APIKeyController(services: services).addRoutes(to: tenant.group("api-keys"))
         let roles = RoleController(services: services)
         roles.addRoleRoutes(to: tenant.group("roles"))
@@ -61,7 +98,7 @@ public struct JarvisApplication: Sendable {
     public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
         var application = Application(
             responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
-        application.addServices(lastUsed, PoolShutdown(databases: [app, platform]))
+        application.addServices(lastUsed, signingKeys, securityEvents, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
         return application
     }
 }
@@ -69,9 +106,11 @@ public struct JarvisApplication: Sendable {
 /// Closes the pools when the service group shuts down.
 struct PoolShutdown: Service {
     let databases: [Database]
+    let hasher: PasswordHasher
 
     func run() async throws {
         try? await gracefulShutdown()
+        await hasher.shutdown()
         for database in databases { await database.pool.shutdown() }
     }
 }

@@ -1,5 +1,7 @@
 public import JarvisStore
+public import JarvisIdentity
 internal import Foundation
+internal import JarvisCrypto
 
 /// Everything the server needs, read from the environment (see README "Configuration").
 public struct ServerConfiguration: Sendable {
@@ -11,15 +13,19 @@ public struct ServerConfiguration: Sendable {
     public var platformDatabase: DatabaseConfiguration
     /// The table owner, for `migrate` (and `serve --migrate`); nil when not configured.
     public var ownerDatabase: DatabaseConfiguration?
-    /// HMAC key for API key secrets.
+    /// HMAC key for API key and refresh token secrets.
     public var apiKeyPepper: [UInt8]
+    /// 32 bytes sealing signing keys at rest.
+    public var masterKey: [UInt8]
+    public var identity: IdentityConfiguration
     public var migrationsDirectory: String
     public var openAPIPath: String
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, appDatabase: DatabaseConfiguration,
         platformDatabase: DatabaseConfiguration, ownerDatabase: DatabaseConfiguration? = nil,
-        apiKeyPepper: [UInt8], migrationsDirectory: String = "Migrations", openAPIPath: String = "openapi/openapi.yaml"
+        apiKeyPepper: [UInt8], masterKey: [UInt8], identity: IdentityConfiguration = .init(),
+        migrationsDirectory: String = "Migrations", openAPIPath: String = "openapi/openapi.yaml"
     ) {
         self.host = host
         self.port = port
@@ -27,6 +33,8 @@ public struct ServerConfiguration: Sendable {
         self.platformDatabase = platformDatabase
         self.ownerDatabase = ownerDatabase
         self.apiKeyPepper = apiKeyPepper
+        self.masterKey = masterKey
+        self.identity = identity
         self.migrationsDirectory = migrationsDirectory
         self.openAPIPath = openAPIPath
     }
@@ -60,6 +68,29 @@ public struct ServerConfiguration: Sendable {
         }
         let pepper = try required("JARVIS_API_KEY_PEPPER")
         guard pepper.utf8.count >= 32 else { throw Problem.invalid("JARVIS_API_KEY_PEPPER", "must be at least 32 characters") }
+        let masterText = try required("JARVIS_MASTER_KEY")
+        guard let masterKey = Data(base64Encoded: masterText), masterKey.count == 32 else {
+            throw Problem.invalid("JARVIS_MASTER_KEY", "must be 32 random bytes in base64 (head -c 32 /dev/urandom | base64)")
+        }
+        var identity = IdentityConfiguration()
+        identity.issuer = environment["JARVIS_JWT_ISSUER"] ?? identity.issuer
+        identity.audience = environment["JARVIS_JWT_AUDIENCE"] ?? identity.audience
+        identity.accessTokenTTL = Double(try integer("JARVIS_ACCESS_TOKEN_TTL_SECONDS", 900, 1...86_400))
+        identity.refreshTokenTTL = Double(try integer("JARVIS_REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400, 60...365 * 86_400))
+        identity.leeway = Double(try integer("JARVIS_JWT_LEEWAY_SECONDS", 30, 0...300))
+        if let text = environment["JARVIS_JWT_ALGORITHM"] {
+            guard let algorithm = JWTAlgorithm(rawValue: text) else { throw Problem.invalid("JARVIS_JWT_ALGORITHM", "must be EdDSA or HS256") }
+            identity.algorithm = algorithm
+        }
+        identity.argon2 = Argon2id(
+            memoryKiB: UInt32(try integer("JARVIS_ARGON2_MEMORY_KIB", 19 * 1024, 8...4 * 1024 * 1024)),
+            iterations: UInt32(try integer("JARVIS_ARGON2_ITERATIONS", 2, 1...100)),
+            parallelism: UInt32(try integer("JARVIS_ARGON2_PARALLELISM", 1, 1...64)))
+        identity.hashConcurrency = try integer("JARVIS_PASSWORD_HASH_CONCURRENCY", 2, 1...256)
+        identity.maxFailures = try integer("JARVIS_LOGIN_MAX_FAILURES", 5, 1...1000)
+        identity.lockoutSeconds = Double(try integer("JARVIS_LOGIN_LOCKOUT_SECONDS", 30, 1...86_400))
+        identity.maxLockout = Double(try integer("JARVIS_LOGIN_MAX_LOCKOUT_SECONDS", 900, 1...7 * 86_400))
+        identity.maxFailuresPerAddress = try integer("JARVIS_LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1...1_000_000)
         let timeout = try integer("JARVIS_DB_STATEMENT_TIMEOUT_MS", 5_000, 100...600_000)
         let appPool = try integer("JARVIS_DB_POOL_SIZE", 10, 1...500)
         let platformPool = try integer("JARVIS_PLATFORM_DB_POOL_SIZE", 5, 1...500)
@@ -76,6 +107,8 @@ public struct ServerConfiguration: Sendable {
                 DatabaseConfiguration(connectionString: $0, poolSize: 1, statementTimeoutMilliseconds: 600_000, applicationName: "jarvis-migrate")
             },
             apiKeyPepper: Array(pepper.utf8),
+            masterKey: Array(masterKey),
+            identity: identity,
             migrationsDirectory: environment["JARVIS_MIGRATIONS_DIR"] ?? "Migrations",
             openAPIPath: environment["JARVIS_OPENAPI_PATH"] ?? "openapi/openapi.yaml")
     }

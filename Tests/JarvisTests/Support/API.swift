@@ -38,7 +38,7 @@ struct API: Sendable {
     ) async throws -> APIResponse {
         var headers = extra
         if let key { headers[.authorization] = "Bearer \(key)" }
-        if body != nil { headers[.contentType] = "application/json" }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
         return try await client.execute(
             uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
         ) { response in
@@ -52,6 +52,11 @@ struct API: Sendable {
 
     func post(_ path: String, _ json: [String: any Sendable], key: String? = nil) async throws -> APIResponse {
         try await request(.post, path, key: key ?? adminKey, body: Self.encode(json))
+    }
+
+    /// A POST with no credential at all (login, refresh, logout).
+    func postAnonymous(_ path: String, _ json: [String: any Sendable]) async throws -> APIResponse {
+        try await request(.post, path, key: nil, body: Self.encode(json))
     }
 
     func patch(_ path: String, _ json: [String: any Sendable], key: String? = nil) async throws -> APIResponse {

@@ -42,7 +42,9 @@ enum Fixture {
         }
     }()
 
-    static let jarvis = JarvisApplication(configuration: configuration, logger: logger)
+    static let jarvis: JarvisApplication = {
+        do { return try JarvisApplication(configuration: configuration, logger: logger) } catch { fatalError("application: \(error)") }
+    }()
     static var platform: Database { jarvis.platform }
     static var app: Database { jarvis.app }
     static var pepper: [UInt8] { configuration.apiKeyPepper }
@@ -61,6 +63,7 @@ enum Fixture {
         let owner = database("JARVIS_OWNER_DATABASE_URL", poolSize: 1, statementTimeout: 120_000)
         try await Migrator.load(directory: repositoryRoot + "/Migrations").migrate(owner.pool)
         await owner.pool.shutdown()
+        try await jarvis.prepare()
     }
 
     /// A super admin of this test process.

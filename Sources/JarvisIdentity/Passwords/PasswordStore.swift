@@ -1,0 +1,44 @@
+public import Foundation
+public import JarvisStore
+public import JarvisAudit
+
+/// Setting and changing users' passwords, in the caller's tenant transaction, audited; every
+/// refresh token of the user is revoked, so other sessions end with the change.
+public struct PasswordStore: Sendable {
+    let hasher: PasswordHasher
+
+    public init(hasher: PasswordHasher) { self.hasher = hasher }
+
+    /// An administrator sets (or resets) a user's password.
+    public func set(_ tx: Transaction, tenantID: UUID, userID: UUID, password: String, actor: AuditActor) async throws {
+        guard let email = try await email(tx, tenantID: tenantID, userID: userID) else { throw IdentityError.notFound("user \(userID)") }
+        try PasswordPolicy.check(password, email: email)
+        try await store(tx, tenantID: tenantID, userID: userID, hash: try await hasher.hash(password))
+        try await AuditLog.record(tx, tenantID: tenantID, actor: actor, action: "user.password_set", targetType: "user", targetID: userID.lowercasedString)
+    }
+
+    /// A user changes their own password, proving the current one.
+    public func change(_ tx: Transaction, tenantID: UUID, userID: UUID, current: String, new: String, actor: AuditActor) async throws {
+        let row = try await tx.query(
+            "SELECT email, password_hash FROM principals WHERE tenant_id = $1 AND id = $2 AND kind = 'user'", [tenantID, userID]).first
+        guard let row else { throw IdentityError.notAUser }
+        guard try await hasher.verify(current, encoded: try row.optionalString("password_hash")) else {
+            throw IdentityError.invalid(field: "current_password", reason: "is not the current password")
+        }
+        try PasswordPolicy.check(new, email: try row.optionalString("email"), field: "new_password")
+        try await store(tx, tenantID: tenantID, userID: userID, hash: try await hasher.hash(new))
+        try await AuditLog.record(tx, tenantID: tenantID, actor: actor, action: "user.password_change", targetType: "user", targetID: userID.lowercasedString)
+    }
+
+    private func email(_ tx: Transaction, tenantID: UUID, userID: UUID) async throws -> String? {
+        try await tx.query("SELECT email FROM principals WHERE tenant_id = $1 AND id = $2 AND kind = 'user'", [tenantID, userID])
+            .first?.optionalString("email")
+    }
+
+    private func store(_ tx: Transaction, tenantID: UUID, userID: UUID, hash: String) async throws {
+        try await tx.query(
+            "UPDATE principals SET password_hash = $3, password_changed_at = now(), updated_at = now() WHERE tenant_id = $1 AND id = $2",
+            [tenantID, userID, hash])
+        try await RefreshTokenStore.revokeAll(tx, tenantID: tenantID, principalID: userID)
+    }
+}
