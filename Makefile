@@ -12,5 +12,8 @@ test:
 stop:
 	@scripts/stop.sh
 
+bench:
+	@scripts/bench.sh
+
 setup:
 	@scripts/setup.sh jarvis

@@ -57,7 +57,7 @@ public enum Ed25519 {
         return ok == 1
     }
 
-    private static func load(privateKey: [UInt8]) throws(CryptoError) -> OpaquePointer {
+    fileprivate static func load(privateKey: [UInt8]) throws(CryptoError) -> OpaquePointer {
         guard privateKey.count == keyLength,
             let key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, privateKey, keyLength)
         else { throw .openSSL("not an Ed25519 private key: \(lastError())") }
@@ -81,4 +81,52 @@ func lastError() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     ERR_error_string_n(code, &buffer, buffer.count)
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+extension Ed25519 {
+    /// A parsed key kept alive, so signing and verifying skip re-reading (and, for a private key,
+    /// re-deriving) the raw bytes each time.
+    ///
+    /// `@unchecked Sendable`: the EVP_PKEY is never changed after creation, and OpenSSL allows one
+    /// key to be used from many threads as long as each operation has its own EVP_MD_CTX.
+    public final class Key: @unchecked Sendable {
+        private let pkey: OpaquePointer
+        public let isPrivate: Bool
+
+        public init(privateKey: [UInt8]) throws(CryptoError) {
+            pkey = try Ed25519.load(privateKey: privateKey)
+            isPrivate = true
+        }
+
+        public init(publicKey: [UInt8]) throws(CryptoError) {
+            guard publicKey.count == keyLength, let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, keyLength) else {
+                throw .openSSL("not an Ed25519 public key")
+            }
+            pkey = key
+            isPrivate = false
+        }
+
+        deinit { EVP_PKEY_free(pkey) }
+
+        public func sign(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
+            guard isPrivate else { throw .openSSL("signing needs a private key") }
+            guard let context = EVP_MD_CTX_new() else { throw .openSSL(lastError()) }
+            defer { EVP_MD_CTX_free(context) }
+            guard EVP_DigestSignInit(context, nil, nil, nil, pkey) == 1 else { throw .openSSL(lastError()) }
+            var signature = [UInt8](repeating: 0, count: signatureLength)
+            var length = signatureLength
+            let ok = message.withUnsafeBufferPointer { EVP_DigestSign(context, &signature, &length, $0.baseAddress, $0.count) }
+            guard ok == 1, length == signatureLength else { throw .openSSL(lastError()) }
+            return signature
+        }
+
+        public func verify(_ signature: [UInt8], of message: [UInt8]) -> Bool {
+            guard signature.count == signatureLength, let context = EVP_MD_CTX_new() else { return false }
+            defer { EVP_MD_CTX_free(context) }
+            guard EVP_DigestVerifyInit(context, nil, nil, nil, pkey) == 1 else { return false }
+            let ok = message.withUnsafeBufferPointer { EVP_DigestVerify(context, signature, signature.count, $0.baseAddress, $0.count) }
+            ERR_clear_error()
+            return ok == 1
+        }
+    }
 }

@@ -42,6 +42,8 @@ final class Connection: @unchecked Sendable {
     /// Runs one statement with bound parameters (extended protocol, text format).
     func execute(_ sql: String, _ parameters: [any SQLBindable]) throws(StoreError) -> Rows {
         let texts = parameters.map { $0.sqlText }
+        // C strings end at NUL, and PostgreSQL text cannot hold one: refuse rather than truncate.
+        if texts.contains(where: { $0?.utf8.contains(0) == true }) { throw .invalidValue("text must not contain NUL characters") }
         let cValues = texts.map { $0.map { strdup($0) } ?? nil }
         defer { cValues.forEach { free($0) } }
         let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }

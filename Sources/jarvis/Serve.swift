@@ -2,6 +2,7 @@ internal import ArgumentParser
 internal import Hummingbird
 internal import JarvisHTTP
 internal import Logging
+internal import Foundation
 
 /// `jarvis serve`: runs the HTTP server until SIGTERM/SIGINT, then drains and closes the pools.
 struct Serve: AsyncParsableCommand {
@@ -20,7 +21,8 @@ struct Serve: AsyncParsableCommand {
         }
         let jarvis = try JarvisApplication(configuration: configuration, logger: logger)
         try await jarvis.prepare()
-        let app = jarvis.application(host: host ?? configuration.host, port: port ?? configuration.port, logger: logger)
+        let bench = ProcessInfo.processInfo.environment["JARVIS_BENCH_BASELINE"] == "1"
+        let app = jarvis.application(host: host ?? configuration.host, port: port ?? configuration.port, logger: logger, benchBaseline: bench)
         try await app.runService()
     }
 }

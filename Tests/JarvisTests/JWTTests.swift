@@ -30,6 +30,16 @@ import Testing
         #expect(verified.subject == claims.subject && verified.tenantID == claims.tenantID && verified.roles == ["viewer"])
     }
 
+    @Test func claimsWithCharactersThatNeedEscapingSurviveTheRoundTrip() throws {
+        let key = try SigningKey.generate(.hs256)
+        var claims = Self.claims()
+        claims.issuer = "we\"ird\\issuer\n\u{1}é"
+        claims.roles = ["a\"b", "c"]
+        claims.scope = "documents:read tenant:read"
+        let verified = try JWT.verify(try JWT.sign(claims, with: key), key: key, issuer: claims.issuer, audience: "jarvis", now: Self.now, leeway: 5)
+        #expect(verified.roles == ["a\"b", "c"] && verified.scope == claims.scope)
+    }
+
     @Test func expiredAndNotYetValidTokensAreRefused() throws {
         let key = try SigningKey.generate(.eddsa)
         #expect(throws: TokenError.expired) { try Self.verify(try JWT.sign(Self.claims(expires: -60), with: key), key) }

@@ -133,3 +133,16 @@ import Testing
         #expect(db.pool.usage.open == 0)
     }
 }
+
+@Suite struct StoreInputTests {
+    @Test func textWithNULIsRefusedNotTruncated() async throws {
+        let db = Fixture.database("JARVIS_PLATFORM_DATABASE_URL", poolSize: 1)
+        defer { Task { await db.pool.shutdown() } }
+        do {
+            try await db.query("SELECT $1::text AS v", ["platform\u{0}junk"])
+            Issue.record("NUL was accepted")
+        } catch let error {
+            guard case .invalidValue = error else { Issue.record("got \(error)"); return }
+        }
+    }
+}

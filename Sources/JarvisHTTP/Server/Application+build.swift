@@ -95,9 +95,11 @@ public struct JarvisApplication: Sendable {
     }
 
     /// The runnable server: HTTP plus the background services, shut down in reverse order.
-    public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    /// - Parameter benchBaseline: also answer the bare `/_bench/baseline` endpoint (benchmarks only).
+    public func application(host: String, port: Int, logger: Logger, benchBaseline: Bool = false) -> some ApplicationProtocol {
         var application = Application(
-            responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
+            responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : AnyResponder(responder),
+            configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
         application.addServices(lastUsed, signingKeys, securityEvents, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
         return application
     }
@@ -112,5 +114,19 @@ struct PoolShutdown: Service {
         try? await gracefulShutdown()
         await hasher.shutdown()
         for database in databases { await database.pool.shutdown() }
+    }
+}
+
+/// One concrete responder type for the application whether or not the baseline is mounted.
+struct AnyResponder: HTTPResponder {
+    typealias Context = JarvisRequestContext
+    let respond: @Sendable (Request, JarvisRequestContext) async throws -> Response
+
+    init<R: HTTPResponder>(_ responder: R) where R.Context == JarvisRequestContext {
+        respond = { try await responder.respond(to: $0, context: $1) }
+    }
+
+    func respond(to request: Request, context: JarvisRequestContext) async throws -> Response {
+        try await respond(request, context)
     }
 }

@@ -9,6 +9,10 @@ public enum JWTAlgorithm: String, Sendable, Codable, CaseIterable {
 
 /// One signing key: Ed25519 (published in the JWKS) or an HMAC secret (never published).
 public struct SigningKey: Sendable, Equatable {
+    public static func == (a: SigningKey, b: SigningKey) -> Bool {
+        a.kid == b.kid && a.algorithm == b.algorithm && a.secret == b.secret && a.status == b.status && a.verifyUntil == b.verifyUntil
+    }
+
     public enum Status: String, Sendable, Codable {
         /// Signs new tokens (exactly one key is active).
         case active
@@ -26,6 +30,8 @@ public struct SigningKey: Sendable, Equatable {
     public var status: Status
     public let createdAt: Date
     public var verifyUntil: Date?
+    /// The parsed Ed25519 key (private: signs and verifies), made once.
+    private let parsed: Ed25519.Key?
 
     init(kid: String, algorithm: JWTAlgorithm, secret: [UInt8], publicKey: [UInt8]?, status: Status, createdAt: Date, verifyUntil: Date?) {
         self.kid = kid
@@ -35,6 +41,7 @@ public struct SigningKey: Sendable, Equatable {
         self.status = status
         self.createdAt = createdAt
         self.verifyUntil = verifyUntil
+        parsed = algorithm == .eddsa ? try? Ed25519.Key(privateKey: secret) : nil
     }
 
     /// A fresh key of `algorithm`.
@@ -51,14 +58,16 @@ public struct SigningKey: Sendable, Equatable {
 
     func sign(_ input: [UInt8]) throws -> [UInt8] {
         switch algorithm {
-        case .eddsa: return try Ed25519.sign(input, privateKey: secret)
+        case .eddsa:
+            guard let parsed else { throw CryptoError.openSSL("unusable Ed25519 key \(kid)") }
+            return try parsed.sign(input)
         case .hs256: return HMACSHA256.authenticate(key: secret, message: input)
         }
     }
 
     func verify(_ signature: [UInt8], of input: [UInt8]) -> Bool {
         switch algorithm {
-        case .eddsa: return publicKey.map { Ed25519.verify(signature, of: input, publicKey: $0) } ?? false
+        case .eddsa: return parsed?.verify(signature, of: input) ?? false
         case .hs256: return ConstantTime.equals(signature, HMACSHA256.authenticate(key: secret, message: input))
         }
     }
