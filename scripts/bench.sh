@@ -62,8 +62,8 @@ def ms(v):
     n, unit = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+", v).group()
     return n * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 print(f"bench {name}_throughput {rps:.0f} req/s")
 print(f"bench {name}_p50 {p50:.3f} ms")

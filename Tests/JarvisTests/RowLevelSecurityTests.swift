@@ -63,7 +63,10 @@ import Testing
             for seeded in [a, b] {
                 // A user who logged in (a refresh token) and mistyped once (a login failure).
                 let email = "someone@\(seeded.slug).example"
-                let user = try await api.post("/v1/tenants/\(seeded.slug)/users", ["email": email], key: seeded.adminKey)
+                // Created with an Idempotency-Key, so the tenant has an idempotency record as well.
+                let user = try await api.request(
+                    .post, "/v1/tenants/\(seeded.slug)/users", key: seeded.adminKey, body: API.encode(["email": email]),
+                    headers: [HTTPField.Name("Idempotency-Key")!: "seed-\(seeded.slug)"])
                 let userID = try #require(user["id"])
                 let password = "correct horse battery \(seeded.slug)"
                 let set = try await api.request(

@@ -78,7 +78,9 @@ public struct JarvisApplication: Sendable {
         AuthController(identity: identity).addRoutes(to: router.group("v1/auth"))
         OAuthController(identity: identity).addRoutes(to: router.group("v1/oauth"))
 
-        let v1 = router.group("v1").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+        let v1 = router.group("v1")
+            .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+            .add(middleware: IdempotencyMiddleware(store: IdempotencyStore(app: services.app)))
         MeController(services: services, passwords: identity.passwords).addRoutes(to: v1.group("me"))
         keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))

@@ -1,0 +1,72 @@
+internal import Foundation
+internal import JarvisStore
+
+/// The `idempotency_keys` table: reserve a key, record the answer, or find the earlier one.
+struct IdempotencyStore: Sendable {
+    let app: Database
+
+    /// How long an answer is kept, and how long a reservation may stay unfinished (a crashed
+    /// request) before another request may take the key over.
+    static let retentionSeconds = 24 * 3600
+    static let staleReservationSeconds = 60
+
+    enum Begin: Sendable {
+        /// This request holds the key now and must run.
+        case proceed
+        case replay(status: Int, contentType: String?, location: String?, body: [UInt8])
+        /// The key was used for a different request.
+        case mismatch
+        /// The first request with this key is still running.
+        case inProgress
+    }
+
+    func begin(tenantID: UUID, principalID: UUID, key: String, requestHash: [UInt8]) async throws -> Begin {
+        try await app.withTenant(tenantID) { tx in
+            let claimed = try await tx.query(
+                """
+                INSERT INTO idempotency_keys (tenant_id, principal_id, key, request_hash) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (tenant_id, principal_id, key) DO UPDATE
+                    SET request_hash = EXCLUDED.request_hash, status = NULL, content_type = NULL, location = NULL,
+                        response_body = NULL, created_at = now(), completed_at = NULL
+                    WHERE idempotency_keys.created_at < now() - make_interval(secs => $5)
+                       OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < now() - make_interval(secs => $6))
+                RETURNING 1
+                """,
+                [tenantID, principalID, key, ByteaValue(requestHash), Self.retentionSeconds, Self.staleReservationSeconds])
+            if !claimed.isEmpty { return .proceed }
+            guard let row = try await tx.query(
+                """
+                SELECT request_hash, status, content_type, location, response_body FROM idempotency_keys
+                WHERE tenant_id = $1 AND principal_id = $2 AND key = $3
+                """, [tenantID, principalID, key]).first
+            else { return .inProgress }
+            guard try row.bytes("request_hash") == requestHash else { return .mismatch }
+            guard let status = try row.optionalInt("status") else { return .inProgress }
+            let body = try row.text("response_body") == nil ? [] : try row.bytes("response_body")
+            return .replay(
+                status: status, contentType: try row.optionalString("content_type"), location: try row.optionalString("location"),
+                body: body)
+        }
+    }
+
+    func complete(
+        tenantID: UUID, principalID: UUID, key: String, status: Int, contentType: String?, location: String?, body: [UInt8]
+    ) async throws {
+        try await app.withTenant(tenantID) { tx in
+            try await tx.query(
+                """
+                UPDATE idempotency_keys SET status = $4, content_type = $5, location = $6, response_body = $7, completed_at = now()
+                WHERE tenant_id = $1 AND principal_id = $2 AND key = $3
+                """, [tenantID, principalID, key, status, contentType, location, ByteaValue(body)])
+        }
+    }
+
+    /// Frees the key after a failure the client may retry (5xx, a dropped connection).
+    func release(tenantID: UUID, principalID: UUID, key: String) async throws {
+        try await app.withTenant(tenantID) { tx in
+            try await tx.query(
+                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND principal_id = $2 AND key = $3 AND status IS NULL",
+                [tenantID, principalID, key])
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import JarvisStore
+import Testing
+
+@Suite struct IdempotencyTests {
+    static let header = HTTPField.Name("Idempotency-Key")!
+
+    @Test func aRetriedCreateReturnsTheFirstAnswerAndCreatesOnce() async throws {
+        try await Fixture.withAPI { api in
+            let slug = Fixture.uniqueSlug("idem")
+            let body = API.encode(["slug": slug, "name": "Once"])
+            let key = UUID().uuidString
+            let first = try await api.request(.post, "/v1/tenants", key: api.adminKey, body: body, headers: [Self.header: key])
+            #expect(first.status == .created)
+            let second = try await api.request(.post, "/v1/tenants", key: api.adminKey, body: body, headers: [Self.header: key])
+            #expect(second.status == .created)
+            #expect(second.text == first.text)
+            #expect(second.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(second.headers[.location] == first.headers[.location])
+            let id = try #require(first["id"])
+            let events = try await Fixture.platform.query("SELECT count(*) AS n FROM audit_events WHERE target_id = $1 AND action = 'tenant.create'", [id])
+            #expect(try events.first?.int("n") == 1)
+            // The same key with another request is refused.
+            let other = try await api.request(
+                .post, "/v1/tenants", key: api.adminKey, body: API.encode(["slug": slug + "x", "name": "Other"]), headers: [Self.header: key])
+            other.expectProblem(.unprocessableContent, code: "idempotency-key-mismatch")
+        }
+    }
+
+    @Test func keysBelongToOnePrincipal() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "idem2")
+            let key = UUID().uuidString
+            let body = API.encode(["name": "worker"])
+            let a = try await api.request(.post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: body, headers: [Self.header: key])
+            #expect(a.status == .created)
+            // Another principal with the same key is a different request stream: it runs (and conflicts on the name).
+            let b = try await api.request(.post, "/v1/tenants/\(t.slug)/service-accounts", key: api.adminKey, body: body, headers: [Self.header: key])
+            b.expectProblem(.conflict, code: "conflict")
+        }
+    }
+
+    @Test func aFailedRequestsAnswerIsKeptToo() async throws {
+        try await Fixture.withAPI { api in
+            let key = UUID().uuidString
+            let body = API.encode(["slug": "Bad Slug", "name": "x"])
+            let first = try await api.request(.post, "/v1/tenants", key: api.adminKey, body: body, headers: [Self.header: key])
+            first.expectProblem(.badRequest)
+            let again = try await api.request(.post, "/v1/tenants", key: api.adminKey, body: body, headers: [Self.header: key])
+            #expect(again.status == .badRequest && again.text == first.text)
+        }
+    }
+
+    @Test func malformedKeysAreRefused() async throws {
+        try await Fixture.withAPI { api in
+            let long = String(repeating: "k", count: 256)
+            for bad in [long, "has space", "tab\there"] {
+                let response = try await api.request(
+                    .post, "/v1/tenants", key: api.adminKey, body: API.encode(["slug": Fixture.uniqueSlug(), "name": "x"]),
+                    headers: [Self.header: bad])
+                response.expectProblem(.badRequest)
+            }
+        }
+    }
+}
