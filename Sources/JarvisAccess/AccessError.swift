@@ -12,4 +12,15 @@ public enum AccessError: Error, Sendable, Equatable {
     case notFound(String)
     /// The principal already holds the role.
     case alreadyBound(role: String)
+    /// Inheritance would make a role reach itself; the loop, first role repeated at the end.
+    case cycle([String])
+    /// Built-in roles cannot be created, changed or deleted.
+    case builtinRole(String)
+    /// The role is bound to principals; deleting it needs `force`.
+    case roleInUse(String, bindings: Int)
+    /// A role or permission of that name exists.
+    case duplicate(String)
+    /// A permission that neither the platform nor the tenant defines.
+    case unknownPermission(String)
+    case invalid(field: String, reason: String)
 }

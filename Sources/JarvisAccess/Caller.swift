@@ -19,9 +19,10 @@ public struct Caller: Sendable {
     /// its roles and the scope allow.
     public let scope: PermissionSet?
 
+    /// - Parameter graph: the tenant's roles; the built-ins alone unless the principal holds custom roles.
     public init(
         tenantID: UUID, tenantSlug: String, principalID: UUID, kind: Kind, roles: [String], apiKeyID: UUID?,
-        scope: PermissionSet? = nil
+        scope: PermissionSet? = nil, graph: RoleGraph = RoleGraph.builtin
     ) {
         self.tenantID = tenantID
         self.tenantSlug = tenantSlug
@@ -30,11 +31,7 @@ public struct Caller: Sendable {
         self.roles = roles
         self.apiKeyID = apiKeyID
         self.scope = scope
-        var permissions = PermissionSet([])
-        for role in roles {
-            if let builtin = BuiltinRole(rawValue: role) { permissions.formUnion(builtin.permissions) }
-        }
-        self.permissions = permissions
+        permissions = graph.effectivePermissions(of: roles)
     }
 
     /// Super admins are platform principals bound to `super_admin`.

@@ -20,7 +20,7 @@ public enum RoleBindings {
     public static func create(
         _ tx: Transaction, tenantID: UUID, principalID: UUID, role: String, caller: Caller, actor: AuditActor
     ) async throws -> RoleBinding {
-        try checkGrantable(role: role, tenantID: tenantID, caller: caller)
+        try checkGrantable(role: role, tenantID: tenantID, caller: caller, graph: try await RoleStore.graph(tx, tenantID: tenantID))
         let id = UUIDv7.make()
         let rows: Rows
         do {
@@ -49,7 +49,7 @@ public enum RoleBindings {
         guard let existing = try await get(tx, tenantID: tenantID, id: id) else {
             throw AccessError.notFound("role binding \(id)")
         }
-        try checkGrantable(role: existing.role, tenantID: tenantID, caller: caller)
+        try checkGrantable(role: existing.role, tenantID: tenantID, caller: caller, graph: try await RoleStore.graph(tx, tenantID: tenantID))
         try await tx.query("DELETE FROM role_bindings WHERE tenant_id = $1 AND id = $2", [tenantID, id])
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "role_binding.delete", targetType: "role_binding",
@@ -77,13 +77,13 @@ public enum RoleBindings {
         return try rows.all.map(decode)
     }
 
-    static func checkGrantable(role: String, tenantID: UUID, caller: Caller) throws(AccessError) {
-        guard let builtin = BuiltinRole(rawValue: role) else { throw .unknownRole(role) }
-        if builtin == .superAdmin {
-            guard caller.isSuperAdmin, caller.scope == nil, tenantID == PlatformTenant.id else { throw .superAdminReserved }
+    static func checkGrantable(role: String, tenantID: UUID, caller: Caller, graph: RoleGraph) throws(AccessError) {
+        guard graph.nodes[role] != nil else { throw .unknownRole(role) }
+        if role == BuiltinRole.superAdmin.name {
+            guard caller.isUnscopedSuperAdmin, tenantID == PlatformTenant.id else { throw .superAdminReserved }
             return
         }
-        guard (caller.isSuperAdmin && caller.scope == nil) || caller.covers(builtin.permissions) else {
+        guard caller.isUnscopedSuperAdmin || caller.covers(graph.effectivePermissions(of: role)) else {
             throw .escalation(role: role)
         }
     }

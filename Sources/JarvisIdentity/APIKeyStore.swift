@@ -34,8 +34,8 @@ public struct APIKeyStore: Sendable {
         guard try row.string("status") == "active" else { throw IdentityError.principalInactive }
         // A key acts with its principal's roles: minting one must not hand the caller more than it holds.
         let roles = try row.string("roles").split(separator: ",").map(String.init)
-        let target = Caller(tenantID: tenantID, tenantSlug: "", principalID: principalID, kind: .user, roles: roles, apiKeyID: nil)
-        guard (caller.isSuperAdmin && caller.scope == nil) || caller.covers(target.permissions) else {
+        let graph = RoleGraph.builtinSuffices(for: roles) ? RoleGraph.builtin : try await RoleStore.graph(tx, tenantID: tenantID)
+        guard caller.isUnscopedSuperAdmin || caller.covers(graph.effectivePermissions(of: roles)) else {
             throw IdentityError.escalation
         }
 

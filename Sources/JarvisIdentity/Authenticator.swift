@@ -1,6 +1,6 @@
 public import JarvisStore
 public import JarvisAccess
-internal import struct Foundation.Date
+internal import Foundation
 internal import JarvisCrypto
 
 /// Turns a bearer credential into a `Caller`. Looks keys up through the platform pool
@@ -67,10 +67,11 @@ public struct Authenticator: Sendable {
         if let text = claims.scope {
             scope = PermissionSet(text.split(separator: " ").compactMap { Permission(validating: String($0)) })
         }
+        let roles = try row.string("roles").split(separator: ",").map(String.init)
         return Caller(
             tenantID: claims.tenantID, tenantSlug: try row.string("slug"), principalID: claims.subject,
             kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
-            roles: try row.string("roles").split(separator: ",").map(String.init), apiKeyID: nil, scope: scope)
+            roles: roles, apiKeyID: nil, scope: scope, graph: try await graph(tenantID: claims.tenantID, roles: roles))
     }
 
     func authenticate(apiKey token: APIKeyToken) async throws -> Caller {
@@ -102,10 +103,17 @@ public struct Authenticator: Sendable {
         let keyID = try row.uuid("id")
         let tenantID = try row.uuid("tenant_id")
         lastUsed.noteUse(tenantID: tenantID, keyID: keyID, previous: try row.optionalDate("last_used_at"))
+        let roles = try row.string("roles").split(separator: ",").map(String.init)
         return Caller(
             tenantID: tenantID, tenantSlug: try row.string("slug"), principalID: try row.uuid("principal_id"),
             kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
-            roles: try row.string("roles").split(separator: ",").map(String.init), apiKeyID: keyID)
+            roles: roles, apiKeyID: keyID, graph: try await graph(tenantID: tenantID, roles: roles))
+    }
+
+    /// The built-in graph, or the tenant's own when the principal holds custom roles.
+    private func graph(tenantID: UUID, roles: [String]) async throws -> RoleGraph {
+        if RoleGraph.builtinSuffices(for: roles) { return .builtin }
+        return try await platform.withTenant(tenantID) { tx in try await RoleStore.graph(tx, tenantID: tenantID) }
     }
 }
 

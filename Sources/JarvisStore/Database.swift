@@ -115,3 +115,15 @@ public struct Transaction: Sendable {
         return try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters) }
     }
 }
+
+extension Transaction {
+    /// Runs a write whose unique violation means "already exists": that case becomes `conflict`.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any SQLBindable] = [], onConflict conflict: @autoclosure () -> any Error) async throws -> Rows {
+        do {
+            return try await query(sql, parameters)
+        } catch .uniqueViolation {
+            throw conflict()
+        }
+    }
+}

@@ -35,13 +35,12 @@ public enum PrincipalStore {
         let conflict = input.kind == .user
             ? "a user with email '\(input.email ?? "")' already exists in this tenant"
             : "a service account named '\(input.name)' already exists in this tenant"
-        let rows = try await insertOrConflict(conflict) { () throws(StoreError) in
-            try await tx.query(
-                """
-                INSERT INTO principals (tenant_id, id, kind, email, name, description)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
-                """, [tenantID, id, input.kind.rawValue, input.kind == .user ? input.email : nil, input.name, input.description])
-        }
+        let rows = try await tx.query(
+            """
+            INSERT INTO principals (tenant_id, id, kind, email, name, description)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
+            """, [tenantID, id, input.kind.rawValue, input.kind == .user ? input.email : nil, input.name, input.description],
+            onConflict: TenancyError.conflict(conflict))
         let principal = try decode(rows)
         var details: [String: AuditValue] = ["name": .string(input.name)]
         if let email = principal.email { details["email"] = .string(email) }
@@ -97,14 +96,13 @@ public enum PrincipalStore {
             try Validation.text(description, field: "description", max: 1000, allowEmpty: true)
         }
         let conflict = kind == .user ? "that email is already in use in this tenant" : "that name is already in use in this tenant"
-        let rows = try await insertOrConflict(conflict) { () throws(StoreError) in
-            try await tx.query(
-                """
-                UPDATE principals SET email = COALESCE($4, email), name = COALESCE($5, name),
-                       description = COALESCE($6, description), status = COALESCE($7, status), updated_at = now()
-                WHERE tenant_id = $1 AND id = $2 AND kind = $3 RETURNING \(columns)
-                """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue])
-        }
+        let rows = try await tx.query(
+            """
+            UPDATE principals SET email = COALESCE($4, email), name = COALESCE($5, name),
+                   description = COALESCE($6, description), status = COALESCE($7, status), updated_at = now()
+            WHERE tenant_id = $1 AND id = $2 AND kind = $3 RETURNING \(columns)
+            """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue],
+            onConflict: TenancyError.conflict(conflict))
         guard !rows.isEmpty else { throw TenancyError.notFound("\(kind.auditResource) \(id)") }
         let principal = try decode(rows)
         var details: [String: AuditValue] = [:]
@@ -117,15 +115,6 @@ public enum PrincipalStore {
             tx, tenantID: tenantID, actor: actor, action: "\(kind.auditResource).\(verb)",
             targetType: kind.auditResource, targetID: id.lowercasedString, details: details)
         return principal
-    }
-
-    /// Runs a write, turning a unique violation into `TenancyError.conflict(message)`.
-    static func insertOrConflict(_ message: String, _ write: () async throws(StoreError) -> Rows) async throws -> Rows {
-        do {
-            return try await write()
-        } catch .uniqueViolation {
-            throw TenancyError.conflict(message)
-        }
     }
 
     static func decode(_ rows: Rows) throws -> Principal {

@@ -29,11 +29,9 @@ public struct TenantStore: Sendable {
         try Validation.plan(input.plan)
         let id = UUIDv7.make()
         return try await platform.withTransaction { tx in
-            let rows = try await PrincipalStore.insertOrConflict("a tenant with slug '\(input.slug)' already exists") { () throws(StoreError) in
-                try await tx.query(
-                    "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4) RETURNING \(Self.columns)",
-                    [id, input.slug, input.name, input.plan])
-            }
+            let rows = try await tx.query(
+                "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4) RETURNING \(Self.columns)",
+                [id, input.slug, input.name, input.plan], onConflict: TenancyError.conflict("a tenant with slug '\(input.slug)' already exists"))
             let tenant = try Self.decode(rows)
             try await AuditLog.record(
                 tx, tenantID: id, actor: actor, action: "tenant.create", targetType: "tenant", targetID: id.lowercasedString,

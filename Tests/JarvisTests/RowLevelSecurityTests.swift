@@ -76,6 +76,11 @@ import Testing
                 let login = try await api.postAnonymous("/v1/auth/login", ["tenant": seeded.slug, "email": email, "password": password])
                 try #require(login.status == .ok, "\(login.text)")
                 _ = try await api.postAnonymous("/v1/auth/login", ["tenant": seeded.slug, "email": email, "password": "wrong password 123"])
+                // A registered permission and a custom role.
+                let permission = try await api.post("/v1/tenants/\(seeded.slug)/permissions", ["name": "reports:read"], key: seeded.adminKey)
+                try #require(permission.status == .created, "\(permission.text)")
+                let role = try await api.post("/v1/tenants/\(seeded.slug)/roles", ["name": "analyst", "permissions": ["reports:read"]], key: seeded.adminKey)
+                try #require(role.status == .created, "\(role.text)")
             }
             return (a, b)
         }

@@ -63,6 +63,18 @@ extension Problem {
             return .notFound("no \(what)")
         case .alreadyBound(let role):
             return Problem(.conflict, "conflict", "the principal already holds the role '\(role)'")
+        case .cycle(let path):
+            return Problem(.badRequest, "role-cycle", "roles may not inherit in a cycle: \(path.joined(separator: " → "))")
+        case .builtinRole(let name):
+            return Problem(.conflict, "builtin-role", "'\(name)' is a built-in role and cannot be created, changed or deleted")
+        case .roleInUse(let reason, _):
+            return Problem(.conflict, "role-in-use", "the role is in use: \(reason); delete with ?force=true to remove its bindings too")
+        case .duplicate(let what):
+            return Problem(.conflict, "conflict", "\(what) already exists")
+        case .unknownPermission(let name):
+            return .invalid("permissions: '\(name.prefix(128))' is neither a platform permission nor one this tenant registered")
+        case .invalid(let field, let reason):
+            return .invalid("\(field): \(reason)")
         }
     }
 

@@ -90,6 +90,22 @@ struct JSONBody {
         return id
     }
 
+    /// A list of strings, or nil when absent.
+    func stringArray(_ name: String, maxCount: Int = 256, maxLength: Int = 128) throws -> [String]? {
+        switch fields[name] {
+        case nil: return nil
+        case .array(let values)?:
+            guard values.count <= maxCount else { throw Problem.invalid("\(name): at most \(maxCount) entries") }
+            return try values.map { value in
+                guard case .string(let text) = value else { throw Problem.invalid("\(name): must be a list of strings") }
+                guard text.count <= maxLength else { throw Problem.invalid("\(name): entries are at most \(maxLength) characters") }
+                return text
+            }
+        case let other?:
+            throw Problem.invalid("\(name): must be a list of strings, not \(other.typeName)")
+        }
+    }
+
     /// A string from a closed set.
     func choice<T: RawRepresentable>(_ name: String, as type: T.Type) throws -> T? where T.RawValue == String, T: CaseIterable {
         guard let text = try string(name, maxLength: 64) else { return nil }

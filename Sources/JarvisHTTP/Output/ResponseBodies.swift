@@ -119,14 +119,18 @@ struct RoleBody: ResponseEncodable, Sendable {
     let description: String
     let builtin: Bool
     let inherits: [String]
+    /// Granted directly.
+    let ownPermissions: [String]
+    /// Own and inherited.
     let permissions: [String]
 
-    init(_ role: BuiltinRole) {
+    init(_ role: RoleStore.Role) {
         name = role.name
-        description = role.summary
-        builtin = true
-        inherits = role.inherits.map(\.name)
-        permissions = role.permissions.names
+        description = role.description
+        builtin = role.builtin
+        inherits = role.inherits
+        ownPermissions = role.permissions
+        permissions = role.effective
     }
 }
 

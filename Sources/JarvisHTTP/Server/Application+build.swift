@@ -91,6 +91,8 @@ public struct JarvisApplication: Sendable {
         APIKeyController(services: services).addRoutes(to: tenant.group("api-keys"))
         let roles = RoleController(services: services)
         roles.addRoleRoutes(to: tenant.group("roles"))
+        roles.addPermissionRoutes(to: tenant.group("permissions"))
+        roles.addPrincipalRoutes(to: tenant.group("principals"))
         roles.addBindingRoutes(to: tenant.group("role-bindings"))
         AuditController(services: services).addRoutes(to: tenant.group("audit-events"))
         return router

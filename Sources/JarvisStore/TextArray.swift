@@ -1,0 +1,48 @@
+/// A `text[]` parameter, sent as an array literal with every element quoted and escaped.
+public struct TextArray: SQLBindable, Sendable {
+    public var elements: [String]
+    public init(_ elements: [String]) { self.elements = elements }
+
+    public var sqlText: String? {
+        "{" + elements.map { element in
+            var quoted = "\""
+            for character in element {
+                if character == "\"" || character == "\\" { quoted.append("\\") }
+                quoted.append(character)
+            }
+            return quoted + "\""
+        }.joined(separator: ",") + "}"
+    }
+}
+
+extension Row {
+    /// A one-dimensional `text[]` column in PostgreSQL's output format (`{a,"b c",NULL}`); NULL elements are skipped.
+    public func stringArray(_ column: String) throws(StoreError) -> [String] {
+        let text = try string(column)
+        guard text.hasPrefix("{"), text.hasSuffix("}") else { throw .decoding("\(column) is not an array") }
+        var elements: [String] = []
+        var current = ""
+        var quoted = false
+        var wasQuoted = false
+        var escaped = false
+        for character in text.dropFirst().dropLast() {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "\"" {
+                quoted.toggle()
+                wasQuoted = true
+            } else if character == ",", !quoted {
+                if wasQuoted || current != "NULL" { elements.append(current) }
+                current = ""
+                wasQuoted = false
+            } else {
+                current.append(character)
+            }
+        }
+        if !text.dropFirst().dropLast().isEmpty, wasQuoted || current != "NULL" { elements.append(current) }
+        return elements
+    }
+}
