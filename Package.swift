@@ -65,6 +65,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "JarvisCache",
+            dependencies: [
+                "JarvisAccess",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "JarvisTenancy",
             dependencies: ["JarvisStore", "JarvisAudit", "JarvisAccess"],
             swiftSettings: swiftSettings
@@ -72,7 +80,7 @@ let package = Package(
         .target(
             name: "JarvisIdentity",
             dependencies: [
-                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy",
+                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisCache",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
@@ -82,7 +90,7 @@ let package = Package(
         .target(
             name: "JarvisHTTP",
             dependencies: [
-                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity",
+                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity", "JarvisCache",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,6 +115,7 @@ let package = Package(
             name: "JarvisTests",
             dependencies: [
                 "JarvisHTTP", "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity",
+                "JarvisCache",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

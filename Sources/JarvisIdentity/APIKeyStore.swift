@@ -85,6 +85,7 @@ public struct APIKeyStore: Sendable {
             throw IdentityError.notFound("api key \(id)")
         }
         let key = try decode(rows)
+        tx.noteAuthChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "api_key.revoke", targetType: "api_key", targetID: id.lowercasedString,
             details: ["key_id": .string(key.keyID), "principal_id": .string(key.principalID.lowercasedString)])

@@ -2,6 +2,7 @@ public import JarvisStore
 public import JarvisAccess
 internal import Foundation
 internal import JarvisCrypto
+public import JarvisCache
 
 /// Turns a bearer credential into a `Caller`. Looks keys up through the platform pool
 /// (authentication happens before a tenant is known) and checks, in order: the secret
@@ -11,12 +12,14 @@ public struct Authenticator: Sendable {
     let pepper: [UInt8]
     let lastUsed: LastUsedRecorder
     let tokens: TokenVerifier?
+    let cache: CredentialCache?
 
-    public init(platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?) {
+    public init(platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?, cache: CredentialCache? = nil) {
         self.platform = platform
         self.pepper = pepper
         self.lastUsed = lastUsed
         self.tokens = tokens
+        self.cache = cache
     }
 
     /// A hash no real secret matches, compared against when the key id is unknown, so both
@@ -28,18 +31,26 @@ public struct Authenticator: Sendable {
         guard let authorization else { throw AuthenticationError.missing }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthenticationError.missing }
-        let credential = parts[1].trimmingSpaces
+        let credential = String(parts[1].trimmingSpaces)
+        guard let cache else { return try await load(credential).0 }
+        // Cached by the digest of the whole credential, secret included: a wrong secret never
+        // matches a right one's entry. Failures are not cached.
+        return try await cache.caller(digest: SHA256.hash(credential)) { try await self.load(credential) }
+    }
+
+    /// Authenticates against PostgreSQL. - Returns: the caller and when the credential stops being valid.
+    func load(_ credential: String) async throws -> (Caller, Date) {
         if credential.hasPrefix(APIKeyToken.prefix) {
             guard let token = APIKeyToken(parsing: credential) else { throw AuthenticationError.invalidCredential }
             return try await authenticate(apiKey: token)
         }
         guard let tokens, credential.contains(".") else { throw AuthenticationError.invalidCredential }
-        return try await authenticate(jwt: String(credential), verifier: tokens)
+        return try await authenticate(jwt: credential, verifier: tokens)
     }
 
     /// An access token: signature and claims (cached), then the principal's current state and roles,
     /// so a disabled user or a suspended tenant is refused at once, not at expiry.
-    func authenticate(jwt: String, verifier: TokenVerifier) async throws -> Caller {
+    func authenticate(jwt: String, verifier: TokenVerifier) async throws -> (Caller, Date) {
         let claims: AccessTokenClaims
         do {
             claims = try await verifier.verify(jwt)
@@ -68,13 +79,14 @@ public struct Authenticator: Sendable {
             scope = PermissionSet(text.split(separator: " ").compactMap { Permission(validating: String($0)) })
         }
         let roles = try row.string("roles").split(separator: ",").map(String.init)
-        return Caller(
+        let caller = Caller(
             tenantID: claims.tenantID, tenantSlug: try row.string("slug"), principalID: claims.subject,
             kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
             roles: roles, apiKeyID: nil, scope: scope, graph: try await graph(tenantID: claims.tenantID, roles: roles))
+        return (caller, claims.expiresAt.addingTimeInterval(verifier.configuration.leeway))
     }
 
-    func authenticate(apiKey token: APIKeyToken) async throws -> Caller {
+    func authenticate(apiKey token: APIKeyToken) async throws -> (Caller, Date) {
         let rows = try await platform.query(
             """
             SELECT k.id, k.tenant_id, k.principal_id, k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at,
@@ -104,10 +116,11 @@ public struct Authenticator: Sendable {
         let tenantID = try row.uuid("tenant_id")
         lastUsed.noteUse(tenantID: tenantID, keyID: keyID, previous: try row.optionalDate("last_used_at"))
         let roles = try row.string("roles").split(separator: ",").map(String.init)
-        return Caller(
+        let caller = Caller(
             tenantID: tenantID, tenantSlug: try row.string("slug"), principalID: try row.uuid("principal_id"),
             kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
             roles: roles, apiKeyID: keyID, graph: try await graph(tenantID: tenantID, roles: roles))
+        return (caller, try row.optionalDate("expires_at") ?? .distantFuture)
     }
 
     /// The built-in graph, or the tenant's own when the principal holds custom roles.

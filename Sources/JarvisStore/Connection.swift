@@ -59,6 +59,32 @@ final class Connection: @unchecked Sendable {
         try consume(PQexec(handle, sql))
     }
 
+    /// Waits up to `timeoutMilliseconds` for NOTIFY payloads on this (LISTENing) connection.
+    /// - Throws: `connectionLost` when the server went away.
+    func notifications(timeoutMilliseconds: Int32) throws(StoreError) -> [String] {
+        let socket = PQsocket(handle)
+        guard socket >= 0 else {
+            isBroken = true
+            throw .connectionLost("no socket")
+        }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+        if ready < 0 && errno != EINTR {
+            isBroken = true
+            throw .connectionLost("poll failed: errno \(errno)")
+        }
+        guard PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK else {
+            isBroken = true
+            throw .connectionLost(Self.trimmed(PQerrorMessage(handle)))
+        }
+        var payloads: [String] = []
+        while let notification = PQnotifies(handle) {
+            payloads.append(String(cString: notification.pointee.extra))
+            PQfreemem(notification)
+        }
+        return payloads
+    }
+
     /// True when libpq still believes the connection is usable.
     var isHealthy: Bool { !isBroken && PQstatus(handle) == CONNECTION_OK }
 

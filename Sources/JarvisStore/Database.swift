@@ -1,5 +1,6 @@
 public import struct Foundation.UUID
 public import Logging
+internal import Synchronization
 
 /// The one way code reaches PostgreSQL: a pool plus transactions.
 ///
@@ -10,11 +11,18 @@ public import Logging
 /// ```
 public struct Database: Sendable {
     public let pool: ConnectionPool
+    /// Called after a commit with the tenants whose credentials or permissions the transaction
+    /// changed (`Transaction.noteAuthChange`), so this instance's caches never serve them stale.
+    public let afterAuthChange: (@Sendable (Set<UUID>) -> Void)?
 
-    public init(pool: ConnectionPool) { self.pool = pool }
+    public init(pool: ConnectionPool, afterAuthChange: (@Sendable (Set<UUID>) -> Void)? = nil) {
+        self.pool = pool
+        self.afterAuthChange = afterAuthChange
+    }
 
-    public init(name: String, configuration: DatabaseConfiguration, logger: Logger) {
+    public init(name: String, configuration: DatabaseConfiguration, logger: Logger, afterAuthChange: (@Sendable (Set<UUID>) -> Void)? = nil) {
         pool = ConnectionPool(name: name, configuration: configuration, logger: logger)
+        self.afterAuthChange = afterAuthChange
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -57,11 +65,13 @@ public struct Database: Sendable {
 
     private func transaction<T: Sendable>(begin: String, _ body: (Transaction) async throws -> T) async throws -> T {
         let connection = try await checkout(startingWith: begin)
-        let transaction = Transaction(connection: connection, pool: pool)
+        let transaction = Transaction(connection: connection, pool: pool, changes: AuthChanges())
         do {
             let result = try await body(transaction)
             _ = try await pool.run { () throws(StoreError) in try connection.executeScript("COMMIT") }
             pool.release(connection)
+            let changed = transaction.changes.tenants
+            if !changed.isEmpty { afterAuthChange?(changed) }
             return result
         } catch {
             if connection.isHealthy {
@@ -107,6 +117,12 @@ public struct Database: Sendable {
 public struct Transaction: Sendable {
     let connection: Connection
     let pool: ConnectionPool
+    let changes: AuthChanges
+
+    /// Records that this transaction changes what credentials of `tenantID` may do (a key, a
+    /// principal, a binding, a role, the tenant). Other instances learn it from the NOTIFY the
+    /// database triggers send; this one acts on it as soon as the transaction commits.
+    public func noteAuthChange(_ tenantID: UUID) { changes.add(tenantID) }
 
     /// Runs one statement with `$1...$n` bound to `parameters`.
     @discardableResult
@@ -126,4 +142,12 @@ extension Transaction {
             throw conflict()
         }
     }
+}
+
+/// The tenants a transaction changed, gathered while it runs.
+final class AuthChanges: Sendable {
+    // Locking rule: the set is only touched under this lock.
+    private let changed = Mutex<Set<UUID>>([])
+    func add(_ tenantID: UUID) { changed.withLock { _ = $0.insert(tenantID) } }
+    var tenants: Set<UUID> { changed.withLock { $0 } }
 }

@@ -104,6 +104,7 @@ public enum PrincipalStore {
             """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue],
             onConflict: TenancyError.conflict(conflict))
         guard !rows.isEmpty else { throw TenancyError.notFound("\(kind.auditResource) \(id)") }
+        tx.noteAuthChange(tenantID)
         let principal = try decode(rows)
         var details: [String: AuditValue] = [:]
         if let email = change.email { details["email"] = .string(email) }

@@ -87,6 +87,7 @@ public struct TenantStore: Sendable {
                 WHERE id = $1 AND deleted_at IS NULL RETURNING \(Self.columns)
                 """, [id, change.name, change.plan, change.status?.rawValue])
             guard !rows.isEmpty else { throw TenancyError.notFound("tenant \(id)") }
+            tx.noteAuthChange(id)
             let tenant = try Self.decode(rows)
             var details: [String: AuditValue] = [:]
             if let name = change.name { details["name"] = .string(name) }
@@ -113,6 +114,7 @@ public struct TenantStore: Sendable {
                 [id])
             guard let slug = try rows.first?.string("slug") else { throw TenancyError.notFound("tenant \(id)") }
             try await alsoInTransaction(tx)
+            tx.noteAuthChange(id)
             try await AuditLog.record(
                 tx, tenantID: id, actor: actor, action: "tenant.delete", targetType: "tenant", targetID: id.lowercasedString,
                 details: ["slug": .string(slug)])

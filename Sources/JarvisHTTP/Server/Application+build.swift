@@ -3,6 +3,7 @@ public import Logging
 internal import ServiceLifecycle
 internal import JarvisAccess
 internal import Foundation
+public import JarvisCache
 public import JarvisIdentity
 public import JarvisStore
 internal import JarvisTenancy
@@ -13,6 +14,9 @@ public struct JarvisApplication: Sendable {
     public let app: Database
     public let platform: Database
     public let lastUsed: LastUsedRecorder
+    /// Authenticated callers by credential, kept current by `invalidations`.
+    public let credentials: CredentialCache
+    public let invalidations: NotificationListener
     public let signingKeys: SigningKeyRing
     public let securityEvents: SecurityEventWriter
     public let passwordHasher: PasswordHasher
@@ -24,8 +28,19 @@ public struct JarvisApplication: Sendable {
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         // Metrics first: instruments made before the bootstrap would report nowhere.
         let metrics = JarvisMetrics.registry
-        app = Database(name: "app", configuration: configuration.appDatabase, logger: logger)
-        platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger)
+        let credentials = CredentialCache()
+        self.credentials = credentials
+        // Changes this instance commits clear its own cache at once; other instances hear of
+        // them through NOTIFY jarvis_invalidate (sent by triggers in the same transaction).
+        let forget: @Sendable (Set<UUID>) -> Void = { tenants in tenants.forEach(credentials.invalidate(tenantID:)) }
+        app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
+        platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
+        invalidations = NotificationListener(
+            configuration: configuration.platformDatabase, channel: "jarvis_invalidate", logger: logger,
+            onNotification: { payload in
+                if let tenantID = UUID(uuidString: payload) { credentials.invalidate(tenantID: tenantID) } else { credentials.flush() }
+            },
+            onConnect: { credentials.flush() })
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         let services = AppServices(
             app: app, platform: platform, tenants: TenantStore(platform: platform),
@@ -39,7 +54,8 @@ public struct JarvisApplication: Sendable {
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
         passwordHasher = try PasswordHasher(parameters: settings.argon2, concurrency: settings.hashConcurrency)
         let verifier = TokenVerifier(ring: signingKeys, configuration: settings)
-        let authenticator = Authenticator(platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed, tokens: verifier)
+        let authenticator = Authenticator(
+            platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed, tokens: verifier, cache: credentials)
         let issuer = TokenIssuer(ring: signingKeys, configuration: settings)
         identity = IdentityServices(
             configuration: settings, keys: keyStore, ring: signingKeys, issuer: issuer, hasher: passwordHasher,
@@ -104,7 +120,8 @@ public struct JarvisApplication: Sendable {
         var application = Application(
             responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : AnyResponder(responder),
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
-        application.addServices(lastUsed, signingKeys, securityEvents, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
+        application.addServices(
+            invalidations, lastUsed, signingKeys, securityEvents, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
         return application
     }
 }

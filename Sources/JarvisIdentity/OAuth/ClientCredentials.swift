@@ -56,7 +56,7 @@ public struct ClientCredentials: Sendable {
         }
         let caller: Caller
         do {
-            caller = try await authenticator.authenticate(apiKey: key)
+            caller = try await authenticator.authenticate(apiKey: key).0
         } catch let error as AuthenticationError {
             throw OAuthError.invalidClient(error == .tenantSuspended ? "the client's tenant is suspended" : "client authentication failed")
         }

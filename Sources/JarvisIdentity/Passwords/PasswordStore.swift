@@ -40,5 +40,7 @@ public struct PasswordStore: Sendable {
             "UPDATE principals SET password_hash = $3, password_changed_at = now(), updated_at = now() WHERE tenant_id = $1 AND id = $2",
             [tenantID, userID, hash])
         try await RefreshTokenStore.revokeAll(tx, tenantID: tenantID, principalID: userID)
+        // Tokens issued before the change stop working; cached answers for them must go too.
+        tx.noteAuthChange(tenantID)
     }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import JarvisHTTP
 import JarvisIdentity
+import JarvisStore
 
 extension Fixture {
     /// An application on the same database with changed identity settings (short lockouts,
@@ -15,6 +16,8 @@ extension Fixture {
         change(&configuration.identity)
         let jarvis = try JarvisApplication(configuration: configuration, logger: logger)
         try await jarvis.prepare()
+        try await startListening(jarvis)
+        defer { jarvis.invalidations.stop() }
         let application = Application(responder: jarvis.responder, logger: logger)
         return try await application.test(.router) { client in
             try await body(API(client: client, adminKey: key), jarvis)

@@ -64,6 +64,13 @@ enum Fixture {
         try await Migrator.load(directory: repositoryRoot + "/Migrations").migrate(owner.pool)
         await owner.pool.shutdown()
         try await jarvis.prepare()
+        try await startListening(jarvis)
+    }
+
+    /// Runs an application's change feed for the rest of the test process and waits until it listens.
+    static func startListening(_ application: JarvisApplication) async throws {
+        Task { try await application.invalidations.run() }
+        for _ in 0..<200 where !application.invalidations.isConnected { try await Task.sleep(for: .milliseconds(10)) }
     }
 
     /// A super admin of this test process.
