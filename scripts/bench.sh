@@ -47,6 +47,9 @@ post_script() {  # a wrk script that POSTs $1 as JSON
   printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' "$(printf '%s' "$1" | jq -Rs .)" > "$2"
 }
 post_script "{\"tenant\":\"$SLUG\",\"email\":\"bench@$SLUG.example\",\"password\":\"$PASSWORD\"}" "$OUT/login.lua"
+post_script "{\"credential\":\"$KEY\",\"permission\":\"documents:write\"}" "$OUT/check.lua"
+BATCH=$(python3 -c "import json,sys; print(json.dumps({'items': [{'credential': sys.argv[1], 'permission': 'documents:write'}] * 100}))" "$KEY")
+post_script "$BATCH" "$OUT/check-batch.lua"
 post_script "{\"tenant\":\"$SLUG\",\"email\":\"bench@$SLUG.example\",\"password\":\"wrong password for bench\"}" "$OUT/login-wrong.lua"
 post_script "{\"tenant\":\"$SLUG\",\"email\":\"nobody@$SLUG.example\",\"password\":\"wrong password for bench\"}" "$OUT/login-unknown.lua"
 
@@ -78,10 +81,14 @@ log "wrk: ${DURATION}s per figure, 2 threads"
 run baseline "$CONNECTIONS" "$URL/_bench/baseline"
 run me_api_key "$CONNECTIONS" -H "Authorization: Bearer $KEY" "$URL/v1/me"
 run me_jwt "$CONNECTIONS" -H "Authorization: Bearer $JWT" "$URL/v1/me"
+run check "$CONNECTIONS" -s "$OUT/check.lua" -H "Authorization: Bearer $ADMIN_KEY" "$URL/v1/check"
+run check_batch100 "$CONNECTIONS" -s "$OUT/check-batch.lua" -H "Authorization: Bearer $ADMIN_KEY" "$URL/v1/check"
 run login 8 -s "$OUT/login.lua" "$URL/v1/auth/login"
 run login_wrong_password 8 -s "$OUT/login-wrong.lua" "$URL/v1/auth/login"
 run login_unknown_email 8 -s "$OUT/login-unknown.lua" "$URL/v1/auth/login"
 ratio me_api_key_vs_baseline_ratio me_api_key baseline
 ratio me_jwt_vs_baseline_ratio me_jwt baseline
+ratio check_vs_baseline_ratio check baseline
+python3 -c "print(f'bench check_batch100_decisions {float(open(\"$OUT/check_batch100.txt.rps\").read()) * 100:.0f} decisions/s')"
 ratio login_vs_baseline_ratio login baseline
 ratio login_unknown_vs_wrong_password_ratio login_unknown_email login_wrong_password

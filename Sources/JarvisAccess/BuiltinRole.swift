@@ -33,7 +33,7 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         switch self {
         case .superAdmin: return ["*"]
         case .tenantAdmin:
-            return ["documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read"]
+            return ["documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read", "check:invoke"]
         case .developer:
             return ["documents:write", "chat:create", "workflow:create", "workflow:execute"]
         case .operator: return ["workflow:execute"]

@@ -8,5 +8,6 @@ public enum PermissionCatalog {
         "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config",
         "audit:read",
         "platform:tenants",
+        "check:invoke",
     ]
 }

@@ -31,7 +31,12 @@ public struct Authenticator: Sendable {
         guard let authorization else { throw AuthenticationError.missing }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthenticationError.missing }
-        let credential = String(parts[1].trimmingSpaces)
+        return try await authenticate(credential: String(parts[1].trimmingSpaces))
+    }
+
+    /// A bare credential (an API key or an access token), as `/v1/check` receives them.
+    public func authenticate(credential: String) async throws -> Caller {
+        guard !credential.isEmpty, credential.utf8.count <= 8 * 1024 else { throw AuthenticationError.invalidCredential }
         guard let cache else { return try await load(credential).0 }
         // Cached by the digest of the whole credential, secret included: a wrong secret never
         // matches a right one's entry. Failures are not cached.

@@ -98,6 +98,7 @@ public struct JarvisApplication: Sendable {
             .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
             .add(middleware: IdempotencyMiddleware(store: IdempotencyStore(app: services.app)))
         MeController(services: services, passwords: identity.passwords).addRoutes(to: v1.group("me"))
+        CheckController(authenticator: authenticator).addRoutes(to: v1.group("check"))
         keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
         let tenant = v1.group("tenants/:tenant")

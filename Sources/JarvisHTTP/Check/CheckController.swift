@@ -1,0 +1,83 @@
+internal import Hummingbird
+internal import JarvisAccess
+internal import JarvisIdentity
+internal import JarvisStore
+internal import NIOCore
+
+/// `POST /v1/check`: may this credential do this? One check or a batch of up to 100, answered from
+/// the credential cache (PostgreSQL only on a miss). The caller needs `check:invoke`: platform
+/// callers may check any tenant's credentials, tenant callers only their own tenant's.
+struct CheckController {
+    let authenticator: Authenticator
+
+    func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
+        group.post(use: check)
+    }
+
+    static let maxBody = 256 * 1024
+
+    @Sendable func check(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        guard caller.isSuperAdmin || caller.allows("check:invoke") else { throw AccessError.forbidden("check:invoke") }
+        let body = try await request.body.collect(upTo: Self.maxBody)
+        let parsed: CheckRequest
+        do {
+            parsed = try CheckRequest.parse(Array(body.readableBytesView))
+        } catch .invalid(let message) {
+            throw Problem.invalid(message)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(parsed.items.count * 160)
+        if parsed.batch { out += Array(#"{"items":["#.utf8) }
+        for (index, item) in parsed.items.enumerated() {
+            if index > 0 { out.append(44) }
+            try await decide(item, caller: caller).write(into: &out)
+        }
+        if parsed.batch { out += Array("]}".utf8) }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+    }
+
+    struct Decision {
+        var allowed: Bool
+        var reason: String?
+        var subject: Caller?
+
+        func write(into out: inout [UInt8]) {
+            out += Array((allowed ? #"{"allowed":true"# : #"{"allowed":false"#).utf8)
+            if let reason { out += Array(#","reason":"\#(reason)""#.utf8) }
+            if let subject {
+                out += Array(#","tenant_id":"\#(subject.tenantID.lowercasedString)","principal_id":"\#(subject.principalID.lowercasedString)","principal_kind":"\#(subject.kind.rawValue)""#.utf8)
+            }
+            out.append(125)
+        }
+    }
+
+    func decide(_ item: CheckRequest.Item, caller: Caller) async throws -> Decision {
+        guard let permission = Permission(validating: item.permission) else {
+            return Decision(allowed: false, reason: "invalid_permission")
+        }
+        let subject: Caller
+        do {
+            subject = try await authenticator.authenticate(credential: item.credential)
+        } catch let error as AuthenticationError {
+            return Decision(allowed: false, reason: Self.reason(error))
+        }
+        // A tenant's caller learns nothing about other tenants' credentials.
+        if caller.tenantID != PlatformTenant.id && subject.tenantID != caller.tenantID {
+            return Decision(allowed: false, reason: "invalid_credential")
+        }
+        return subject.allows(permission)
+            ? Decision(allowed: true, subject: subject)
+            : Decision(allowed: false, reason: "permission_denied", subject: subject)
+    }
+
+    static func reason(_ error: AuthenticationError) -> String {
+        switch error {
+        case .missing, .invalidCredential: return "invalid_credential"
+        case .expired: return "expired"
+        case .revoked: return "revoked"
+        case .principalDisabled: return "principal_disabled"
+        case .tenantSuspended: return "tenant_suspended"
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+@Suite struct CheckTests {
+    /// A platform service account allowed to check every tenant's credentials (a gateway).
+    static func gateway(_ api: API) async throws -> String {
+        let name = "gateway_\(UUID().uuidString.prefix(8).lowercased())"
+        let role = try await api.post("/v1/tenants/platform/roles", ["name": "checker_\(name)", "permissions": ["check:invoke"]])
+        try #require(role.status == .created, "\(role.text)")
+        let account = try await api.post("/v1/tenants/platform/service-accounts", ["name": name])
+        let id = try #require(account["id"])
+        _ = try await api.post("/v1/tenants/platform/role-bindings", ["principal_id": id, "role": "checker_\(name)"])
+        return try #require(try await api.post("/v1/tenants/platform/api-keys", ["principal_id": id, "name": "gw"])["key"])
+    }
+
+    static func check(_ api: API, _ body: [String: any Sendable], key: String) async throws -> APIResponse {
+        try await api.post("/v1/check", body, key: key)
+    }
+
+    @Test func aBatchMixingTenantsIsAnsweredItemByItem() async throws {
+        try await Fixture.withAPI { api in
+            let gateway = try await Self.gateway(api)
+            let a = try await api.seedTenant(prefix: "chk-a")
+            let b = try await api.seedTenant(prefix: "chk-b")
+            let (viewerID, viewer) = try await api.principal(in: a, role: "viewer")
+            let (_, developer) = try await api.principal(in: b, role: "developer")
+            let response = try await Self.check(api, ["items": [
+                ["credential": viewer, "permission": "documents:read"],
+                ["credential": viewer, "permission": "documents:write"],
+                ["credential": developer, "permission": "documents:write", "resource": "doc-1"],
+                ["credential": "jvs_AAAAAAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "permission": "documents:read"],
+                ["credential": viewer, "permission": "not a permission"],
+            ]], key: gateway)
+            #expect(response.status == .ok, "\(response.text)")
+            let items = response.items
+            #expect(items.count == 5)
+            #expect(items[0]["allowed"] as? Bool == true && items[0]["tenant_id"] as? String == a.tenantID)
+            #expect(items[0]["principal_id"] as? String == viewerID && items[0]["principal_kind"] as? String == "service_account")
+            #expect(items[1]["allowed"] as? Bool == false && items[1]["reason"] as? String == "permission_denied")
+            #expect(items[2]["allowed"] as? Bool == true && items[2]["tenant_id"] as? String == b.tenantID)
+            #expect(items[3]["reason"] as? String == "invalid_credential" && items[3]["tenant_id"] == nil)
+            #expect(items[4]["reason"] as? String == "invalid_permission")
+            // One check without the batch wrapper is answered without it.
+            let single = try await Self.check(api, ["credential": viewer, "permission": "chat:read"], key: gateway)
+            #expect(single["allowed"] == nil && single.json["allowed"] as? Bool == true)
+        }
+    }
+
+    @Test func everyDenialSaysWhy() async throws {
+        try await Fixture.withAPI { api in
+            let gateway = try await Self.gateway(api)
+            let t = try await api.seedTenant(prefix: "chk-why")
+            let (id, key) = try await api.principal(in: t, role: "viewer")
+            let keys = try await api.get("/v1/tenants/\(t.slug)/api-keys?principal_id=\(id)", key: t.adminKey)
+            let keyRecord = try #require(keys.items.first?["id"] as? String)
+            func reason() async throws -> String? {
+                try await Self.check(api, ["credential": key, "permission": "documents:read"], key: gateway)["reason"]
+            }
+            #expect(try await reason() == nil)
+            _ = try await api.patch("/v1/tenants/\(t.slug)", ["status": "suspended"])
+            #expect(try await reason() == "tenant_suspended")
+            _ = try await api.patch("/v1/tenants/\(t.slug)", ["status": "active"])
+            _ = try await api.patch("/v1/tenants/\(t.slug)/service-accounts/\(id)", ["status": "disabled"], key: t.adminKey)
+            #expect(try await reason() == "principal_disabled")
+            _ = try await api.patch("/v1/tenants/\(t.slug)/service-accounts/\(id)", ["status": "active"], key: t.adminKey)
+            #expect(try await reason() == nil)
+            _ = try await api.delete("/v1/tenants/\(t.slug)/api-keys/\(keyRecord)", key: t.adminKey)
+            #expect(try await reason() == "revoked")
+        }
+    }
+
+    @Test func tenantCallersCheckOnlyTheirOwnTenant() async throws {
+        try await Fixture.withAPI { api in
+            let a = try await api.seedTenant(prefix: "chk-own")
+            let b = try await api.seedTenant(prefix: "chk-other")
+            _ = try await api.post("/v1/tenants/\(a.slug)/roles", ["name": "checker", "permissions": ["check:invoke"]], key: a.adminKey)
+            let (_, checker) = try await api.principal(in: a, role: "checker")
+            let (_, mine) = try await api.principal(in: a, role: "viewer")
+            let (_, theirs) = try await api.principal(in: b, role: "viewer")
+            let own = try await Self.check(api, ["credential": mine, "permission": "documents:read"], key: checker)
+            #expect(own.json["allowed"] as? Bool == true)
+            let other = try await Self.check(api, ["credential": theirs, "permission": "documents:read"], key: checker)
+            #expect(other.json["allowed"] as? Bool == false && other["reason"] == "invalid_credential" && other["tenant_id"] == nil)
+            // Without check:invoke there is no checking at all.
+            try await Self.check(api, ["credential": mine, "permission": "documents:read"], key: mine).expectProblem(.forbidden)
+        }
+    }
+
+    @Test func accessTokensAreCheckedLikeKeys() async throws {
+        try await Fixture.withAPI { api in
+            let gateway = try await Self.gateway(api)
+            let u = try await IdentityAPITests.user(api, prefix: "chk-jwt")
+            let token = try #require(try await IdentityAPITests.login(api, u.tenant.slug, u.email, u.password)["access_token"])
+            let allowed = try await Self.check(api, ["credential": token, "permission": "documents:write"], key: gateway)
+            #expect(allowed.json["allowed"] as? Bool == true && allowed["principal_kind"] == "user")
+            let forged = String(token.dropLast(2)) + (token.hasSuffix("AA") ? "BB" : "AA")
+            #expect(try await Self.check(api, ["credential": forged, "permission": "documents:write"], key: gateway)["reason"] == "invalid_credential")
+        }
+    }
+
+    @Test(arguments: [
+        #"{"credential":"x"}"#, #"{"credential":"x","permission":"a:b"} trailing"#, #"{"items":[]}"#,
+        #"{"items":[{"credential":"x","permission":"a:b"}],"credential":"x"}"#, #"{"credential":1,"permission":"a:b"}"#,
+        #"{"credential":"x","permission":"a:b","extra":"y"}"#, #"{"credential":"\ud800","permission":"a:b"}"#, #"[]"#, #""#,
+        #"{"credential":"x","credential":"y","permission":"a:b"}"#,
+    ])
+    func malformedBodiesAre400(body: String) async throws {
+        try await Fixture.withAPI { api in
+            try await api.request(.post, "/v1/check", key: api.adminKey, body: body).expectProblem(.badRequest)
+        }
+    }
+
+    @Test func batchesAreLimitedTo100AndEscapesAreDecoded() async throws {
+        try await Fixture.withAPI { api in
+            let items = (0..<101).map { _ in ["credential": "x", "permission": "a:b"] }
+            try await api.post("/v1/check", ["items": items]).expectProblem(.badRequest)
+            let t = try await api.seedTenant(prefix: "chk-esc")
+            // The key written with \u escapes and an escaped slash in the permission's JSON.
+            let escaped = t.adminKey.unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined()
+            let body = #"{"credential":"\#(escaped)","permission":"admin:user"}"#
+            let response = try await api.request(.post, "/v1/check", key: api.adminKey, body: body)
+            #expect(response.json["allowed"] as? Bool == true, "\(response.text)")
+        }
+    }
+}
