@@ -6,6 +6,12 @@
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" jarvis_test
+# nginx for the forward-auth integration test.
+if ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q 'install ok installed'; then
+  log "installing nginx"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx >/dev/null
+fi
 
 VENV="$DATA/venv"
 WANT=$(sha256sum tests/requirements.txt | cut -c1-64)
@@ -28,7 +34,7 @@ swift test --skip-build
 PORT=${JARVIS_TEST_PORT:-18080}
 ADMIN_KEY=$("$BIN" bootstrap --additional "ci-admin-$(date +%s)-$$" | tail -n 1)
 log "starting the server on 127.0.0.1:$PORT"
-JARVIS_PORT=$PORT LOG_LEVEL=info "$BIN" serve > "$DATA/test-server.log" 2>&1 &
+JARVIS_PORT=$PORT LOG_LEVEL=info JARVIS_AUTHZ_RULES="$ROOT/tests/http/authz-rules.txt" "$BIN" serve > "$DATA/test-server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -67,8 +67,9 @@ public struct JarvisApplication: Sendable {
                 configuration: settings),
             clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer),
             events: securityEvents)
+        let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
         responder = Self.buildRouter(
-            services: services, identity: identity,
+            services: services, identity: identity, rules: rules,
             authenticator: authenticator,
             system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
         ).buildResponder()
@@ -81,7 +82,7 @@ public struct JarvisApplication: Sendable {
     }
 
     static func buildRouter(
-        services: AppServices, identity: IdentityServices, authenticator: Authenticator, system: SystemController
+        services: AppServices, identity: IdentityServices, rules: RouteRules, authenticator: Authenticator, system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
@@ -93,6 +94,8 @@ public struct JarvisApplication: Sendable {
         // Credential exchanges: the body is the credential, so no bearer token is required.
         AuthController(identity: identity).addRoutes(to: router.group("v1/auth"))
         OAuthController(identity: identity).addRoutes(to: router.group("v1/oauth"))
+        // Forward auth reads the proxied request's own Authorization header.
+        AuthzController(authenticator: authenticator, rules: rules).addRoutes(to: router)
 
         let v1 = router.group("v1")
             .add(middleware: AuthenticationMiddleware(authenticator: authenticator))

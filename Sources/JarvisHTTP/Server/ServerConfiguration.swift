@@ -20,12 +20,14 @@ public struct ServerConfiguration: Sendable {
     public var identity: IdentityConfiguration
     public var migrationsDirectory: String
     public var openAPIPath: String
+    /// The route rules of `/v1/authz` (method, path prefix → permission); nil denies every route.
+    public var authzRulesPath: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, appDatabase: DatabaseConfiguration,
         platformDatabase: DatabaseConfiguration, ownerDatabase: DatabaseConfiguration? = nil,
         apiKeyPepper: [UInt8], masterKey: [UInt8], identity: IdentityConfiguration = .init(),
-        migrationsDirectory: String = "Migrations", openAPIPath: String = "openapi/openapi.yaml"
+        migrationsDirectory: String = "Migrations", openAPIPath: String = "openapi/openapi.yaml", authzRulesPath: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -37,6 +39,7 @@ public struct ServerConfiguration: Sendable {
         self.identity = identity
         self.migrationsDirectory = migrationsDirectory
         self.openAPIPath = openAPIPath
+        self.authzRulesPath = authzRulesPath
     }
 
     public enum Problem: Error, CustomStringConvertible {
@@ -110,6 +113,7 @@ public struct ServerConfiguration: Sendable {
             masterKey: Array(masterKey),
             identity: identity,
             migrationsDirectory: environment["JARVIS_MIGRATIONS_DIR"] ?? "Migrations",
-            openAPIPath: environment["JARVIS_OPENAPI_PATH"] ?? "openapi/openapi.yaml")
+            openAPIPath: environment["JARVIS_OPENAPI_PATH"] ?? "openapi/openapi.yaml",
+            authzRulesPath: environment["JARVIS_AUTHZ_RULES"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -1,0 +1,58 @@
+internal import Hummingbird
+internal import HTTPTypes
+internal import JarvisAccess
+internal import JarvisIdentity
+internal import JarvisStore
+internal import NIOCore
+
+/// `GET /v1/authz`: forward authentication for gateways. nginx `auth_request` and Traefik
+/// `forwardAuth` send the original `Authorization` with `X-Original-Method`/`X-Original-URI` or
+/// `X-Forwarded-Method`/`X-Forwarded-Uri`; Envoy's HTTP `ext_authz` calls `/v1/authz/<original
+/// path>` with the original method. The route rules name the permission; the answer is 200 with
+/// `X-Jarvis-Tenant` / `X-Jarvis-Principal`, 401 or 403.
+struct AuthzController {
+    let authenticator: Authenticator
+    let rules: RouteRules
+
+    static let tenantHeader = HTTPField.Name("X-Jarvis-Tenant")!
+    static let principalHeader = HTTPField.Name("X-Jarvis-Principal")!
+    static let kindHeader = HTTPField.Name("X-Jarvis-Principal-Kind")!
+    static let originalMethod = [HTTPField.Name("X-Original-Method")!, HTTPField.Name("X-Forwarded-Method")!]
+    static let originalURI = [HTTPField.Name("X-Original-URI")!, HTTPField.Name("X-Forwarded-Uri")!]
+
+    func addRoutes(to router: Router<JarvisRequestContext>) {
+        router.get("v1/authz", use: forwardAuth)
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options] {
+            router.on("v1/authz/**", method: method, use: envoy)
+        }
+    }
+
+    @Sendable func forwardAuth(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let method = Self.originalMethod.lazy.compactMap { request.headers[$0] }.first
+        let uri = Self.originalURI.lazy.compactMap { request.headers[$0] }.first
+        guard let method, let uri else {
+            throw Problem.invalid("send the original request as X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri)")
+        }
+        return try await decide(method: method, uri: uri, authorization: request.headers[.authorization])
+    }
+
+    @Sendable func envoy(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let original = String(request.uri.path.dropFirst("/v1/authz".count))
+        let query = request.uri.query.map { "?" + $0 } ?? ""
+        return try await decide(method: request.method.rawValue, uri: (original.isEmpty ? "/" : original) + query, authorization: request.headers[.authorization])
+    }
+
+    func decide(method: String, uri: String, authorization: String?) async throws -> Response {
+        let caller = try await authenticator.authenticate(authorization: authorization)
+        guard let permission = rules.permission(method: method, uri: uri) else {
+            throw Problem(.forbidden, "no-route-rule", "no route rule covers \(method.prefix(16)) \(uri.prefix(200))")
+        }
+        guard caller.allows(permission) else { throw AccessError.forbidden(permission) }
+        return Response(
+            status: .ok,
+            headers: [
+                Self.tenantHeader: caller.tenantID.lowercasedString, Self.principalHeader: caller.principalID.lowercasedString,
+                Self.kindHeader: caller.kind.rawValue,
+            ])
+    }
+}

@@ -1,0 +1,132 @@
+"""A real nginx with auth_request in front of a tiny upstream, asking our /v1/authz."""
+import http.server
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Upstream(http.server.BaseHTTPRequestHandler):
+    def do_any(self):
+        body = f"upstream saw {self.command} {self.path} tenant={self.headers.get('X-Jarvis-Tenant')} principal={self.headers.get('X-Jarvis-Principal')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_any
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def gateway(base_url):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.fail("nginx is not installed (make test installs it)")
+    upstream_port, gateway_port = free_port(), free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", upstream_port), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    prefix = tempfile.mkdtemp(prefix="jarvis-nginx-")
+    jarvis = base_url.replace("http://", "")
+    conf = f"""
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    server {{
+        listen 127.0.0.1:{gateway_port};
+        location = /_authz {{
+            internal;
+            proxy_pass http://{jarvis}/v1/authz;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Original-Method $request_method;
+        }}
+        location / {{
+            auth_request /_authz;
+            auth_request_set $jarvis_tenant $upstream_http_x_jarvis_tenant;
+            auth_request_set $jarvis_principal $upstream_http_x_jarvis_principal;
+            proxy_set_header X-Jarvis-Tenant $jarvis_tenant;
+            proxy_set_header X-Jarvis-Principal $jarvis_principal;
+            proxy_pass http://127.0.0.1:{upstream_port};
+        }}
+    }}
+}}
+"""
+    with open(f"{prefix}/nginx.conf", "w") as f:
+        f.write(conf)
+    process = subprocess.Popen([nginx, "-p", prefix, "-c", f"{prefix}/nginx.conf"], stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{gateway_port}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", gateway_port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield url
+    process.send_signal(signal.SIGQUIT)
+    process.wait(timeout=10)
+    server.shutdown()
+    shutil.rmtree(prefix, ignore_errors=True)
+
+
+def test_nginx_lets_allowed_requests_through_and_stops_the_rest(base_url, admin, slug, gateway):
+    tenant = admin.post(f"{base_url}/v1/tenants", json={"slug": slug, "name": "Gateway"}).json()
+    account = admin.post(f"{base_url}/v1/tenants/{slug}/service-accounts", json={"name": "reader"}).json()
+    assert admin.post(f"{base_url}/v1/tenants/{slug}/role-bindings", json={"principal_id": account["id"], "role": "viewer"}).status_code == 201
+    key = admin.post(f"{base_url}/v1/tenants/{slug}/api-keys", json={"principal_id": account["id"], "name": "gw"}).json()["key"]
+    auth = {"Authorization": f"Bearer {key}"}
+
+    allowed = requests.get(f"{gateway}/documents/42", headers=auth)
+    assert allowed.status_code == 200
+    assert allowed.text == f"upstream saw GET /documents/42 tenant={tenant['id']} principal={account['id']}"
+
+    assert requests.post(f"{gateway}/documents/42", headers=auth).status_code == 403  # viewers do not write
+    assert requests.get(f"{gateway}/admin/secret", headers=auth).status_code == 403  # no rule: denied
+    assert requests.get(f"{gateway}/documents/42").status_code == 401  # no credential
+    assert requests.get(f"{gateway}/documents/42", headers={"Authorization": "Bearer jvs_nope"}).status_code == 401
+
+    # Revoking the key closes the gateway at once.
+    keys = admin.get(f"{base_url}/v1/tenants/{slug}/api-keys", params={"principal_id": account["id"]}).json()["items"]
+    assert admin.delete(f"{base_url}/v1/tenants/{slug}/api-keys/{keys[0]['id']}").status_code == 200
+    assert requests.get(f"{gateway}/documents/42", headers=auth).status_code == 401
+
+
+def test_authz_speaks_traefik_and_envoy_too(base_url, admin, slug):
+    admin.post(f"{base_url}/v1/tenants", json={"slug": slug, "name": "Envoy"})
+    account = admin.post(f"{base_url}/v1/tenants/{slug}/service-accounts", json={"name": "dev"}).json()
+    admin.post(f"{base_url}/v1/tenants/{slug}/role-bindings", json={"principal_id": account["id"], "role": "developer"})
+    key = admin.post(f"{base_url}/v1/tenants/{slug}/api-keys", json={"principal_id": account["id"], "name": "k"}).json()["key"]
+    auth = {"Authorization": f"Bearer {key}"}
+    traefik = requests.get(f"{base_url}/v1/authz", headers={**auth, "X-Forwarded-Method": "POST", "X-Forwarded-Uri": "/chat/send"})
+    assert traefik.status_code == 200 and traefik.headers["X-Jarvis-Principal"] == account["id"]
+    assert requests.delete(f"{base_url}/v1/authz/documents/9", headers=auth).status_code == 403  # developers do not delete
+    assert requests.post(f"{base_url}/v1/authz/workflows/run/1", headers=auth).status_code == 200
+    missing = requests.get(f"{base_url}/v1/authz", headers=auth)
+    assert missing.status_code == 400 and missing.headers["Content-Type"] == "application/problem+json"
