@@ -1,6 +1,6 @@
 # The two commands (README): `make run` serves, `make test` runs every test. Both set up
 # everything they need first (Debian packages, the PostgreSQL cluster under .data/, migrations).
-.PHONY: run test stop bench setup
+.PHONY: run test stop bench setup admin-key
 SHELL := /bin/bash
 
 run:
@@ -17,3 +17,6 @@ bench:
 
 setup:
 	@scripts/setup.sh jarvis
+
+admin-key:
+	@scripts/admin-key.sh
