@@ -123,4 +123,20 @@ import Testing
             #expect(response.json["allowed"] as? Bool == true, "\(response.text)")
         }
     }
+
+    @Test func theHotPathKeepsTheAPIConventions() async throws {
+        try await Fixture.withAPI { api in
+            let id = HTTPField.Name("X-Request-Id")!
+            try await api.request(.get, "/v1/check", key: api.adminKey).expectProblem(.notFound)
+            try await api.request(.put, "/v1/authz", key: api.adminKey).expectProblem(.notFound)
+            let anonymous = try await api.request(.post, "/v1/check", key: nil, body: #"{"credential":"x","permission":"a:b"}"#)
+            anonymous.expectProblem(.unauthorized, code: "unauthenticated")
+            let traced = try await api.request(
+                .post, "/v1/check", key: api.adminKey, body: #"{"credential":"x","permission":"a:b"}"#, headers: [id: "trace-9"])
+            #expect(traced.status == .ok && traced.headers[id] == "trace-9")
+            let generated = try await api.request(.post, "/v1/check", key: api.adminKey, body: #"{"credential":"x","permission":"a:b"}"#)
+            let other = try await api.request(.post, "/v1/check", key: api.adminKey, body: #"{"credential":"x","permission":"a:b"}"#)
+            #expect(generated.headers[id] != nil && generated.headers[id] != other.headers[id])
+        }
+    }
 }

@@ -5,7 +5,7 @@ internal import JarvisIdentity
 internal import JarvisStore
 internal import NIOCore
 
-/// `GET /v1/authz`: forward authentication for gateways. nginx `auth_request` and Traefik
+/// `GET /v1/authz` (served by `HotPathResponder`): forward authentication for gateways. nginx `auth_request` and Traefik
 /// `forwardAuth` send the original `Authorization` with `X-Original-Method`/`X-Original-URI` or
 /// `X-Forwarded-Method`/`X-Forwarded-Uri`; Envoy's HTTP `ext_authz` calls `/v1/authz/<original
 /// path>` with the original method. The route rules name the permission; the answer is 200 with
@@ -19,13 +19,6 @@ struct AuthzController {
     static let kindHeader = HTTPField.Name("X-Jarvis-Principal-Kind")!
     static let originalMethod = [HTTPField.Name("X-Original-Method")!, HTTPField.Name("X-Forwarded-Method")!]
     static let originalURI = [HTTPField.Name("X-Original-URI")!, HTTPField.Name("X-Forwarded-Uri")!]
-
-    func addRoutes(to router: Router<JarvisRequestContext>) {
-        router.get("v1/authz", use: forwardAuth)
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options] {
-            router.on("v1/authz/**", method: method, use: envoy)
-        }
-    }
 
     @Sendable func forwardAuth(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let method = Self.originalMethod.lazy.compactMap { request.headers[$0] }.first

@@ -4,15 +4,11 @@ internal import JarvisIdentity
 internal import JarvisStore
 internal import NIOCore
 
-/// `POST /v1/check`: may this credential do this? One check or a batch of up to 100, answered from
+/// `POST /v1/check` (served by `HotPathResponder`): may this credential do this? One check or a batch of up to 100, answered from
 /// the credential cache (PostgreSQL only on a miss). The caller needs `check:invoke`: platform
 /// callers may check any tenant's credentials, tenant callers only their own tenant's.
 struct CheckController {
     let authenticator: Authenticator
-
-    func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
-        group.post(use: check)
-    }
 
     static let maxBody = 256 * 1024
 

@@ -17,10 +17,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
     static let replayed = HTTPField.Name("Idempotent-Replayed")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // /v1/check answers questions; it changes nothing, so there is nothing to replay.
-        guard [.post, .put, .patch, .delete].contains(request.method), request.uri.path != "/v1/check",
-            let key = request.headers[Self.header]
-        else {
+        guard [.post, .put, .patch, .delete].contains(request.method), let key = request.headers[Self.header] else {
             return try await next(request, context)
         }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {

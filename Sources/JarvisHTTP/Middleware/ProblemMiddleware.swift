@@ -40,11 +40,13 @@ struct ProblemMiddleware: RouterMiddleware {
     /// A client's id is kept when it is short and plain; anything else is replaced, so ids
     /// are safe to log and to echo.
     static func requestID(from request: Request) -> String {
-        if let given = request.headers[.requestID], (1...128).contains(given.utf8.count),
-            given.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 || $0 == 58 })
-        {
-            return given
-        }
+        if let given = request.headers[.requestID], isSane(given) { return given }
         return UUIDv7.make().lowercasedString
+    }
+
+    /// 1-128 characters of letters, digits, `-`, `_`, `.` and `:`.
+    static func isSane(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count)
+            && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 || $0 == 58 }
     }
 }

@@ -21,8 +21,8 @@ public struct JarvisApplication: Sendable {
     public let securityEvents: SecurityEventWriter
     public let passwordHasher: PasswordHasher
     let identity: IdentityServices
-    /// The routes and middleware, built once; tests drive exactly this.
-    public let responder: RouterResponder<JarvisRequestContext>
+    /// The hot path in front of the routes and middleware, built once; tests drive exactly this.
+    public let responder: AnyResponder
 
     /// Builds pools, stores and routes from `configuration`. Connections open lazily.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -68,11 +68,14 @@ public struct JarvisApplication: Sendable {
             clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer),
             events: securityEvents)
         let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
-        responder = Self.buildRouter(
-            services: services, identity: identity, rules: rules,
+        let router = Self.buildRouter(
+            services: services, identity: identity,
             authenticator: authenticator,
             system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
         ).buildResponder()
+        responder = AnyResponder(HotPathResponder(
+            inner: router, authenticator: authenticator, check: CheckController(authenticator: authenticator),
+            authz: AuthzController(authenticator: authenticator, rules: rules), counters: .init()))
     }
 
     /// Creates a signing key on first start and loads the keys; run before serving.
@@ -82,7 +85,7 @@ public struct JarvisApplication: Sendable {
     }
 
     static func buildRouter(
-        services: AppServices, identity: IdentityServices, rules: RouteRules, authenticator: Authenticator, system: SystemController
+        services: AppServices, identity: IdentityServices, authenticator: Authenticator, system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
@@ -94,14 +97,11 @@ public struct JarvisApplication: Sendable {
         // Credential exchanges: the body is the credential, so no bearer token is required.
         AuthController(identity: identity).addRoutes(to: router.group("v1/auth"))
         OAuthController(identity: identity).addRoutes(to: router.group("v1/oauth"))
-        // Forward auth reads the proxied request's own Authorization header.
-        AuthzController(authenticator: authenticator, rules: rules).addRoutes(to: router)
 
         let v1 = router.group("v1")
             .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
             .add(middleware: IdempotencyMiddleware(store: IdempotencyStore(app: services.app)))
         MeController(services: services, passwords: identity.passwords).addRoutes(to: v1.group("me"))
-        CheckController(authenticator: authenticator).addRoutes(to: v1.group("check"))
         keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
         let tenant = v1.group("tenants/:tenant")
@@ -122,7 +122,7 @@ public struct JarvisApplication: Sendable {
     /// - Parameter benchBaseline: also answer the bare `/_bench/baseline` endpoint (benchmarks only).
     public func application(host: String, port: Int, logger: Logger, benchBaseline: Bool = false) -> some ApplicationProtocol {
         var application = Application(
-            responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : AnyResponder(responder),
+            responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
         application.addServices(
             invalidations, lastUsed, signingKeys, securityEvents, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
@@ -142,16 +142,16 @@ struct PoolShutdown: Service {
     }
 }
 
-/// One concrete responder type for the application whether or not the baseline is mounted.
-struct AnyResponder: HTTPResponder {
-    typealias Context = JarvisRequestContext
+/// One concrete responder type for the application whatever is mounted in front of the router.
+public struct AnyResponder: HTTPResponder {
+    public typealias Context = JarvisRequestContext
     let respond: @Sendable (Request, JarvisRequestContext) async throws -> Response
 
     init<R: HTTPResponder>(_ responder: R) where R.Context == JarvisRequestContext {
         respond = { try await responder.respond(to: $0, context: $1) }
     }
 
-    func respond(to request: Request, context: JarvisRequestContext) async throws -> Response {
+    public func respond(to request: Request, context: JarvisRequestContext) async throws -> Response {
         try await respond(request, context)
     }
 }
