@@ -10,6 +10,9 @@ public struct Caller: Sendable {
     public let tenantID: UUID
     public let tenantSlug: String
     public let principalID: UUID
+    /// The ids as lowercase text, formatted once: the hot path writes them into every answer.
+    public let tenantIDText: String
+    public let principalIDText: String
     public let kind: Kind
     public let roles: [String]
     public let permissions: PermissionSet
@@ -27,6 +30,8 @@ public struct Caller: Sendable {
         self.tenantID = tenantID
         self.tenantSlug = tenantSlug
         self.principalID = principalID
+        tenantIDText = tenantID.uuidString.lowercased()
+        principalIDText = principalID.uuidString.lowercased()
         self.kind = kind
         self.roles = roles
         self.apiKeyID = apiKeyID

@@ -44,7 +44,7 @@ struct AuthzController {
         return Response(
             status: .ok,
             headers: [
-                Self.tenantHeader: caller.tenantID.lowercasedString, Self.principalHeader: caller.principalID.lowercasedString,
+                Self.tenantHeader: caller.tenantIDText, Self.principalHeader: caller.principalIDText,
                 Self.kindHeader: caller.kind.rawValue,
             ])
     }

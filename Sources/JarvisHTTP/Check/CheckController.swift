@@ -42,7 +42,7 @@ struct CheckController {
             out += Array((allowed ? #"{"allowed":true"# : #"{"allowed":false"#).utf8)
             if let reason { out += Array(#","reason":"\#(reason)""#.utf8) }
             if let subject {
-                out += Array(#","tenant_id":"\#(subject.tenantID.lowercasedString)","principal_id":"\#(subject.principalID.lowercasedString)","principal_kind":"\#(subject.kind.rawValue)""#.utf8)
+                out += Array(#","tenant_id":"\#(subject.tenantIDText)","principal_id":"\#(subject.principalIDText)","principal_kind":"\#(subject.kind.rawValue)""#.utf8)
             }
             out.append(125)
         }

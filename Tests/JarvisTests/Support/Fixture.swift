@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import JarvisAccess
+import JarvisAudit
 import JarvisHTTP
 import JarvisIdentity
 import JarvisStore
@@ -64,6 +65,11 @@ enum Fixture {
         try await Migrator.load(directory: repositoryRoot + "/Migrations").migrate(owner.pool)
         await owner.pool.shutdown()
         try await jarvis.prepare()
+        // Start from a known signing key: an earlier run (schemathesis rotates and imports keys)
+        // may have left an HS256 key active, which the JWKS rightly does not publish.
+        try await SigningKeyStore(platform: platform, masterKey: configuration.masterKey).activate(
+            try SigningKey.generate(.eddsa), origin: "generated", verifyWindow: configuration.identity.verifyWindow, actor: .system)
+        try await jarvis.signingKeys.reload()
         try await startListening(jarvis)
     }
 
