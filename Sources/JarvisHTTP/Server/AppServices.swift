@@ -14,6 +14,8 @@ struct AppServices: Sendable {
     let platform: Database
     let tenants: TenantStore
     let apiKeys: APIKeyStore
+    /// Refused permissions become security events (asynchronous, never on the request's path).
+    let securityEvents: SecurityEventWriter
 
     /// A tenant-scoped request, resolved and authorised.
     struct Scope {
@@ -36,7 +38,12 @@ struct AppServices: Sendable {
         } else {
             throw Problem.notFound("no tenant '\(reference.prefix(64))'")
         }
-        try caller.require(permission, in: tenantID)
+        guard caller.may(permission, in: tenantID) else {
+            securityEvents.record(
+                tenantID: caller.tenantID, actor: context.auditActor, action: "access.denied", targetType: "permission",
+                targetID: permission.name, outcome: .denied, details: ["tenant_id": .string(tenantID.lowercasedString)])
+            throw AccessError.forbidden(permission)
+        }
         return Scope(tenantID: tenantID, caller: caller, actor: context.auditActor)
     }
 }

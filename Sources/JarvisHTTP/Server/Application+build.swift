@@ -42,16 +42,16 @@ public struct JarvisApplication: Sendable {
             },
             onConnect: { credentials.flush() })
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
+        securityEvents = SecurityEventWriter(platform: platform, logger: logger)
         let services = AppServices(
             app: app, platform: platform, tenants: TenantStore(platform: platform),
-            apiKeys: APIKeyStore(pepper: configuration.apiKeyPepper))
+            apiKeys: APIKeyStore(pepper: configuration.apiKeyPepper), securityEvents: securityEvents)
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
 
         let settings = configuration.identity
         let keyStore = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
         signingKeys = SigningKeyRing(store: keyStore, logger: logger)
-        securityEvents = SecurityEventWriter(platform: platform, logger: logger)
         passwordHasher = try PasswordHasher(parameters: settings.argon2, concurrency: settings.hashConcurrency)
         let verifier = TokenVerifier(ring: signingKeys, configuration: settings)
         let authenticator = Authenticator(
