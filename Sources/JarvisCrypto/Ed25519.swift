@@ -27,34 +27,13 @@ public enum Ed25519 {
 
     /// - Returns: the 64-byte signature of `message`.
     public static func sign(_ message: [UInt8], privateKey: [UInt8]) throws(CryptoError) -> [UInt8] {
-        let key = try load(privateKey: privateKey)
-        defer { EVP_PKEY_free(key) }
-        guard let context = EVP_MD_CTX_new() else { throw .openSSL(lastError()) }
-        defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestSignInit(context, nil, nil, nil, key) == 1 else { throw .openSSL(lastError()) }
-        var signature = [UInt8](repeating: 0, count: signatureLength)
-        var length = signatureLength
-        let ok = message.withUnsafeBufferPointer { m in
-            EVP_DigestSign(context, &signature, &length, m.baseAddress, m.count)
-        }
-        guard ok == 1, length == signatureLength else { throw .openSSL(lastError()) }
-        return signature
+        try Key(privateKey: privateKey).sign(message)
     }
 
     /// - Returns: true only for a valid signature of `message` by `publicKey`; malformed input is false.
     public static func verify(_ signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) -> Bool {
-        guard signature.count == signatureLength, publicKey.count == keyLength,
-            let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, keyLength)
-        else { return false }
-        defer { EVP_PKEY_free(key) }
-        guard let context = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1 else { return false }
-        let ok = message.withUnsafeBufferPointer { m in
-            EVP_DigestVerify(context, signature, signature.count, m.baseAddress, m.count)
-        }
-        ERR_clear_error()
-        return ok == 1
+        guard let key = try? Key(publicKey: publicKey) else { return false }
+        return key.verify(signature, of: message)
     }
 
     fileprivate static func load(privateKey: [UInt8]) throws(CryptoError) -> OpaquePointer {

@@ -36,7 +36,7 @@ struct RoleController {
     @Sendable func listRoles(_ request: Request, context: JarvisRequestContext) async throws -> Page<RoleBody> {
         let scope = try await services.scope(context, permission: "tenant:read")
         let roles = try await services.app.withTenant(scope.tenantID) { tx in try await RoleStore.list(tx, tenantID: scope.tenantID) }
-        return Page(rows: roles, limit: roles.count, id: { _ in UUID() }, map: RoleBody.init)
+        return Page(all: roles, map: RoleBody.init)
     }
 
     @Sendable func getRole(_ request: Request, context: JarvisRequestContext) async throws -> RoleBody {
@@ -104,7 +104,7 @@ struct RoleController {
     @Sendable func listPermissions(_ request: Request, context: JarvisRequestContext) async throws -> Page<PermissionBody> {
         let scope = try await services.scope(context, permission: "tenant:read")
         let all = try await services.app.withTenant(scope.tenantID) { tx in try await RoleStore.permissions(tx, tenantID: scope.tenantID) }
-        return Page(rows: all, limit: all.count, id: { _ in UUID() }, map: { PermissionBody(name: $0.name, description: $0.description, builtin: $0.builtin) })
+        return Page(all: all, map: { PermissionBody(name: $0.name, description: $0.description, builtin: $0.builtin) })
     }
 
     @Sendable func registerPermission(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<PermissionBody> {

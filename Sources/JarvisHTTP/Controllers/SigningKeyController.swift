@@ -57,7 +57,7 @@ struct SigningKeyController {
     @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<KeyBody> {
         try requireSuperAdmin(context)
         let keys = try await identity.keys.list()
-        return Page(rows: keys, limit: keys.count, id: { _ in UUID() }, map: {
+        return Page(all: keys, map: {
             KeyBody(kid: $0.kid, algorithm: $0.algorithm, status: $0.status, origin: $0.origin, createdAt: $0.createdAt, verifyUntil: $0.verifyUntil)
         })
     }

@@ -51,6 +51,14 @@ struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
     }
 }
 
+extension Page {
+    /// A list that is always complete (roles, permissions, signing keys): one page, no cursor.
+    init<Row>(all rows: [Row], map: (Row) -> Item) {
+        items = rows.map(map)
+        nextCursor = nil
+    }
+}
+
 extension Request {
     /// A query parameter parsed as a UUID; 400 when present and malformed.
     func uuidQuery(_ name: String) throws -> UUID? {

@@ -67,7 +67,15 @@ public enum JWT {
     public static func verify(
         _ token: String, key: SigningKey, issuer: String, audience: String, now: Date = Date(), leeway: TimeInterval
     ) throws(TokenError) -> AccessTokenClaims {
-        let (kid, alg) = try keyID(of: token)
+        try verify(token, header: try keyID(of: token), key: key, issuer: issuer, audience: audience, now: now, leeway: leeway)
+    }
+
+    /// `verify` for a caller that already read the header (to find the key).
+    static func verify(
+        _ token: String, header: (kid: String, alg: String), key: SigningKey, issuer: String, audience: String, now: Date,
+        leeway: TimeInterval
+    ) throws(TokenError) -> AccessTokenClaims {
+        let (kid, alg) = header
         guard kid == key.kid else { throw .unknownKey }
         guard alg == key.algorithm.rawValue else { throw .unsupportedAlgorithm(alg) }
         guard key.verifies(at: now) else { throw .unknownKey }

@@ -20,10 +20,11 @@ public final class TokenVerifier: Sendable {
     public func verify(_ token: String, now: Date = Date()) async throws -> AccessTokenClaims {
         let digest = SHA256.hash(token)
         if let hit = cache.withLock({ $0[digest] }), hit.until > now { return hit.claims }
-        let (kid, _) = try JWT.keyID(of: token)
-        guard let key = try await ring.key(kid) else { throw TokenError.unknownKey }
+        let header = try JWT.keyID(of: token)
+        guard let key = try await ring.key(header.kid) else { throw TokenError.unknownKey }
         let claims = try JWT.verify(
-            token, key: key, issuer: configuration.issuer, audience: configuration.audience, now: now, leeway: configuration.leeway)
+            token, header: header, key: key, issuer: configuration.issuer, audience: configuration.audience, now: now,
+            leeway: configuration.leeway)
         // Cached no longer than the token lives and its key verifies.
         let until = min(claims.expiresAt.addingTimeInterval(configuration.leeway), key.verifyUntil ?? .distantFuture)
         cache.withLock { entries in
@@ -36,7 +37,4 @@ public final class TokenVerifier: Sendable {
         }
         return claims
     }
-
-    /// Forgets every verified token (a key was retired early).
-    public func flush() { cache.withLock { $0.removeAll() } }
 }
