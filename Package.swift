@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "jarvis",
             dependencies: [
-                "JarvisHTTP", "JarvisStore", "JarvisIdentity", "JarvisTenancy",
+                "JarvisHTTP", "JarvisStore", "JarvisIdentity", "JarvisTenancy", "JarvisAccess", "JarvisCache", "JarvisCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

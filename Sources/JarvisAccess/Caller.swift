@@ -1,21 +1,19 @@
 public import struct Foundation.UUID
 
-/// The authenticated principal behind a request, whatever credential it used.
-public struct Caller: Sendable {
+/// The authenticated principal behind a request, whatever credential it used. A class: the
+/// credential cache hands out one reference per hit instead of copying (and retaining) fields.
+public final class Caller: Sendable {
     public enum Kind: String, Sendable, Codable {
         case user
         case serviceAccount = "service_account"
     }
 
-    public let tenantID: UUID
-    public let tenantSlug: String
+    /// Shared by every cached caller of the tenant.
+    public let tenant: CallerTenant
     public let principalID: UUID
-    /// The ids as lowercase text, formatted once: the hot path writes them into every answer.
-    public let tenantIDText: String
-    public let principalIDText: String
     public let kind: Kind
-    public let roles: [String]
-    public let permissions: PermissionSet
+    /// Roles and effective permissions, shared by every caller with the same ones.
+    public let grants: Grants
     /// The API key's id, when the credential was an API key.
     public let apiKeyID: UUID?
     /// A token narrowed to these permissions (OAuth2 `scope`): the caller may use only what both
@@ -27,17 +25,20 @@ public struct Caller: Sendable {
         tenantID: UUID, tenantSlug: String, principalID: UUID, kind: Kind, roles: [String], apiKeyID: UUID?,
         scope: PermissionSet? = nil, graph: RoleGraph = RoleGraph.builtin
     ) {
-        self.tenantID = tenantID
-        self.tenantSlug = tenantSlug
+        tenant = CallerTenant.of(id: tenantID, slug: tenantSlug)
         self.principalID = principalID
-        tenantIDText = tenantID.uuidString.lowercased()
-        principalIDText = principalID.uuidString.lowercased()
         self.kind = kind
-        self.roles = roles
         self.apiKeyID = apiKeyID
         self.scope = scope
-        permissions = graph.effectivePermissions(of: roles)
+        grants = Grants.of(roles: roles, permissions: graph.effectivePermissions(of: roles))
     }
+
+    public var tenantID: UUID { tenant.id }
+    public var tenantSlug: String { tenant.slug }
+    public var tenantIDText: String { tenant.idText }
+    public var principalIDText: String { principalID.uuidString.lowercased() }
+    public var roles: [String] { grants.roles }
+    public var permissions: PermissionSet { grants.permissions }
 
     /// Super admins are platform principals bound to `super_admin`.
     public var isSuperAdmin: Bool {
@@ -46,7 +47,16 @@ public struct Caller: Sendable {
 
     /// True when the roles, and the scope if any, allow `permission`.
     public func allows(_ permission: Permission) -> Bool {
-        permissions.allows(permission) && (scope?.allows(permission) ?? true)
+        guard let probe = PermissionIDs.shared.probe(permission.name) else { return false }
+        return grants.bits.allows(probe) && (scope?.allows(permission) ?? true)
+    }
+
+    /// The hot path's test: `probe` is `PermissionIDs.shared.probe(name)`, looked up once per item.
+    @inline(__always)
+    public func allows(_ probe: PermissionProbe, name: String) -> Bool {
+        guard grants.bits.allows(probe) else { return false }
+        guard let scope else { return true }
+        return Permission(validating: name).map(scope.allows) ?? false
     }
 
     /// True when every permission of `other` is allowed: may this caller grant a role carrying `other`?

@@ -11,9 +11,18 @@ internal import Synchronization
 /// when the change feed reconnects (`flush()`); and a load that began before an invalidation of
 /// its tenant (or a flush) is not stored after it (epochs).
 public final class CredentialCache: Sendable {
-    struct Key: Hashable, Sendable {
+    /// A credential's identity in the cache: 128 bits of its SHA-256.
+    public struct Key: Hashable, Sendable {
         let high: UInt64
         let low: UInt64
+
+        /// One word is plenty to spread keys that are already digest bits; equality still checks both.
+        public func hash(into hasher: inout Hasher) { hasher.combine(low) }
+
+        public init(high: UInt64, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
 
         /// The first 128 bits of a SHA-256 digest.
         init(digest: [UInt8]) {
@@ -28,7 +37,8 @@ public final class CredentialCache: Sendable {
 
     struct Entry: Sendable {
         let caller: Caller
-        let until: Date
+        /// Expiry in whole seconds of the coarse clock (see `CoarseClock`).
+        let until: Int64
     }
 
     final class Shard: Sendable {
@@ -78,9 +88,26 @@ public final class CredentialCache: Sendable {
     /// The cached caller for `digest`, or `load`'s answer, loaded once however many ask at once.
     /// - Parameter load: returns the caller and the time its credential stops being valid.
     public func caller(digest: [UInt8], load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
-        let key = Key(digest: digest)
+        try await caller(key: Key(digest: digest), load: load)
+    }
+
+    /// The cached caller for `key` if there is a live one: the hot path's first try, without
+    /// suspending.
+    @inline(__always)
+    public func cached(_ key: Key) -> Caller? {
+        let now = CoarseClock.seconds()
+        let found = shard(key).state.withLock { s -> Caller? in
+            guard let entry = s.entries[key], entry.until > now else { return nil }
+            return entry.caller
+        }
+        if found != nil { hits.increment() }
+        return found
+    }
+
+    /// The cached caller for `key`, or `load`'s answer, loaded once however many ask at once.
+    public func caller(key: Key, load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
         let shard = shard(key)
-        let now = Date()
+        let now = CoarseClock.seconds()
         enum Step { case hit(Caller), wait(Task<(Caller, Date), any Error>) }
         let started = epochs.withLock { $0.now }
         let step: Step = shard.state.withLock { s in
@@ -101,12 +128,13 @@ public final class CredentialCache: Sendable {
             misses.increment()
             do {
                 let (caller, validUntil) = try await task.value
-                let until = min(validUntil, now.addingTimeInterval(maxAge))
+                // Rounded down: an entry never outlives its credential.
+                let until = min(Int64(validUntil.timeIntervalSince1970.rounded(.down)), now + Int64(maxAge))
                 // A change to this tenant committed while the load ran: its answer may predate it.
                 let fresh = epochs.withLock { e in e.flushed <= started && (e.tenants[caller.tenantID] ?? 0) <= started }
                 let evicted = shard.state.withLock { s -> Bool in
                     if s.loading[key] == task { s.loading[key] = nil }
-                    guard fresh, until > Date() else { return false }
+                    guard fresh, until > CoarseClock.seconds() else { return false }
                     var evicted = false
                     if s.entries.count >= capacityPerShard, let victim = s.entries.keys.first {
                         s.entries[victim] = nil

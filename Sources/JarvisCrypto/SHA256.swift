@@ -19,4 +19,22 @@ public enum SHA256 {
     }
 
     public static func hash(_ string: String) -> [UInt8] { hash(Array(string.utf8)) }
+
+    /// The first 128 bits of the digest of `string`'s UTF-8, as two big-endian words, computed
+    /// without allocating or locking: the credential cache's key. OpenSSL 3's one-shot `SHA256`
+    /// and `EVP_Digest` fetch the method under a lock on every call (most of the cost for a short
+    /// input); the low-level context on the stack does not.
+    public static func prefix128(_ string: String) -> (UInt64, UInt64) {
+        var string = string
+        return string.withUTF8 { input in
+            var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var context = SHA256_CTX()
+            withUnsafeMutableBytes(of: &digest) { out in
+                SHA256_Init(&context)
+                SHA256_Update(&context, input.baseAddress, input.count)
+                SHA256_Final(out.baseAddress!.assumingMemoryBound(to: UInt8.self), &context)
+            }
+            return (UInt64(bigEndian: digest.0), UInt64(bigEndian: digest.1))
+        }
+    }
 }

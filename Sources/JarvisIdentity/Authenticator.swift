@@ -40,7 +40,10 @@ public struct Authenticator: Sendable {
         guard let cache else { return try await load(credential).0 }
         // Cached by the digest of the whole credential, secret included: a wrong secret never
         // matches a right one's entry. Failures are not cached.
-        return try await cache.caller(digest: SHA256.hash(credential)) { try await self.load(credential) }
+        let (high, low) = SHA256.prefix128(credential)
+        let key = CredentialCache.Key(high: high, low: low)
+        if let hit = cache.cached(key) { return hit }
+        return try await cache.caller(key: key) { try await self.load(credential) }
     }
 
     /// Authenticates against PostgreSQL. - Returns: the caller and when the credential stops being valid.

@@ -44,7 +44,7 @@ struct AuthzController {
         return Response(
             status: .ok,
             headers: [
-                Self.tenantHeader: caller.tenantIDText, Self.principalHeader: caller.principalIDText,
+                Self.tenantHeader: caller.tenantIDText, Self.principalHeader: caller.principalID.lowercasedText,
                 Self.kindHeader: caller.kind.rawValue,
             ])
     }

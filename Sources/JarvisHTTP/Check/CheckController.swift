@@ -24,12 +24,12 @@ struct CheckController {
         }
         var out: [UInt8] = []
         out.reserveCapacity(parsed.items.count * 160)
-        if parsed.batch { out += Array(#"{"items":["#.utf8) }
+        if parsed.batch { out += #"{"items":["#.utf8 }
         for (index, item) in parsed.items.enumerated() {
             if index > 0 { out.append(44) }
             try await decide(item, caller: caller).write(into: &out)
         }
-        if parsed.batch { out += Array("]}".utf8) }
+        if parsed.batch { out += "]}".utf8 }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
@@ -39,17 +39,25 @@ struct CheckController {
         var subject: Caller?
 
         func write(into out: inout [UInt8]) {
-            out += Array((allowed ? #"{"allowed":true"# : #"{"allowed":false"#).utf8)
-            if let reason { out += Array(#","reason":"\#(reason)""#.utf8) }
+            out += allowed ? #"{"allowed":true"#.utf8 : #"{"allowed":false"#.utf8
+            if let reason {
+                out += #","reason":""#.utf8
+                out += reason.utf8
+                out.append(34)
+            }
             if let subject {
-                out += Array(#","tenant_id":"\#(subject.tenantIDText)","principal_id":"\#(subject.principalIDText)","principal_kind":"\#(subject.kind.rawValue)""#.utf8)
+                out += #","tenant_id":""#.utf8
+                out += subject.tenantIDText.utf8
+                out += #"","principal_id":""#.utf8
+                subject.principalID.appendLowercased(to: &out)
+                out += subject.kind == .user ? #"","principal_kind":"user""#.utf8 : #"","principal_kind":"service_account""#.utf8
             }
             out.append(125)
         }
     }
 
     func decide(_ item: CheckRequest.Item, caller: Caller) async throws -> Decision {
-        guard let permission = Permission(validating: item.permission) else {
+        guard let permission = PermissionIDs.shared.probe(item.permission) else {
             return Decision(allowed: false, reason: "invalid_permission")
         }
         let subject: Caller
@@ -62,7 +70,7 @@ struct CheckController {
         if caller.tenantID != PlatformTenant.id && subject.tenantID != caller.tenantID {
             return Decision(allowed: false, reason: "invalid_credential")
         }
-        return subject.allows(permission)
+        return subject.allows(permission, name: item.permission)
             ? Decision(allowed: true, subject: subject)
             : Decision(allowed: false, reason: "permission_denied", subject: subject)
     }
