@@ -14,22 +14,44 @@ BIN="$(swift build -c release --show-bin-path)/jarvis"
 
 DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+TENANTS=${BENCH_TENANTS:-1000}
+KEYS=${BENCH_KEYS:-100000}
 PORT=${JARVIS_BENCH_PORT:-18099}
 URL="http://127.0.0.1:$PORT"
-ADMIN_KEY=$("$BIN" bootstrap --additional "bench-$(date +%s)-$$" | tail -n 1)
 OUT="$DATA/bench"
 mkdir -p "$OUT"
 
+# The seeded data set: made once per bench database and reused while the keys file matches it.
+SEED_KEYS="$OUT/seed-keys.txt"
+seeded=$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT count(*) FROM tenants WHERE slug LIKE 'seed-t%' AND deleted_at IS NULL")
+if [ "$seeded" != "$TENANTS" ] || [ "$(wc -l < "$SEED_KEYS" 2>/dev/null || echo 0)" != "$KEYS" ]; then
+  if [ "$seeded" != 0 ]; then
+    log "seed data does not match the keys file: recreating the bench database"
+    psql "${JARVIS_OWNER_DATABASE_URL%/*}/postgres" -qc "DROP DATABASE jarvis_bench"
+    "$ROOT/scripts/setup.sh" jarvis_bench
+    "$BIN" migrate >/dev/null
+  fi
+  log "seeding $TENANTS tenants, $KEYS API keys, custom roles three levels deep"
+  python3 "$ROOT/scripts/bench/seed.py" --tenants "$TENANTS" --keys "$KEYS" --keys-out "$SEED_KEYS.tmp" \
+    | psql "$JARVIS_OWNER_DATABASE_URL" -q >/dev/null
+  mv "$SEED_KEYS.tmp" "$SEED_KEYS"
+  psql "$JARVIS_OWNER_DATABASE_URL" -qc "ANALYZE" >/dev/null
+fi
+ADMIN_KEY=$("$BIN" bootstrap --additional "bench-$(date +%s)-$$" | tail -n 1)
+
 log "in-process figures (one core)"
 taskset -c 0 "$BIN" bench-crypto --seconds 2
+taskset -c 0 "$BIN" bench-decision --keys "$KEYS" --tenants "$TENANTS"
 
 # Logins are measured, not throttled: lockouts would turn them into cheap 429s.
 JARVIS_PORT=$PORT LOG_LEVEL=error JARVIS_BENCH_BASELINE=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \
   JARVIS_LOGIN_MAX_FAILURES=1000 JARVIS_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000 \
+  JARVIS_AUTHZ_RULES="$ROOT/tests/http/authz-rules.txt" \
   "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$SERVER_PID/status"; }
 
 api() { curl -fsS -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" "$@"; }
 SLUG="bench-$(date +%s)"
@@ -47,16 +69,20 @@ post_script() {  # a wrk script that POSTs $1 as JSON
   printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' "$(printf '%s' "$1" | jq -Rs .)" > "$2"
 }
 post_script "{\"tenant\":\"$SLUG\",\"email\":\"bench@$SLUG.example\",\"password\":\"$PASSWORD\"}" "$OUT/login.lua"
-post_script "{\"credential\":\"$KEY\",\"permission\":\"documents:write\"}" "$OUT/check.lua"
-BATCH=$(python3 -c "import json,sys; print(json.dumps({'items': [{'credential': sys.argv[1], 'permission': 'documents:write'}] * 100}))" "$KEY")
-post_script "$BATCH" "$OUT/check-batch.lua"
 post_script "{\"tenant\":\"$SLUG\",\"email\":\"bench@$SLUG.example\",\"password\":\"wrong password for bench\"}" "$OUT/login-wrong.lua"
 post_script "{\"tenant\":\"$SLUG\",\"email\":\"nobody@$SLUG.example\",\"password\":\"wrong password for bench\"}" "$OUT/login-unknown.lua"
+
+log "warming the credential cache with $KEYS keys"
+RSS_BEFORE=$(rss)
+python3 "$ROOT/scripts/bench/warm.py" "$URL" "$ADMIN_KEY" "$SEED_KEYS"
+RSS_AFTER=$(rss)
+echo "bench server_rss_with_keys_cached $((RSS_AFTER / 1024 / 1024)) MiB"
+echo "bench server_rss_growth_per_cached_key $(((RSS_AFTER - RSS_BEFORE) / KEYS)) bytes"
 
 # run NAME CONNECTIONS [wrk args...]: records req/s, p50 and p99 for NAME.
 run() {
   local name=$1 connections=$2; shift 2
-  wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" > "$OUT/$name.txt" 2>&1
+  BENCH_CONNECTIONS=$connections wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" > "$OUT/$name.txt" 2>&1
   python3 - "$OUT/$name.txt" "$name" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -75,20 +101,32 @@ if non2xx: print(f"bench {name}_non_2xx {non2xx.group(1)} responses")
 open(sys.argv[1] + ".rps", "w").write(str(rps))
 PY
 }
+rps() { cat "$OUT/$1.txt.rps"; }
 ratio() { python3 -c "print(f'bench $1 {float(open(\"$OUT/$2.txt.rps\").read()) / float(open(\"$OUT/$3.txt.rps\").read()):.3f}')"; }
+scripted() { BENCH_KIND=$1 BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$ADMIN_KEY" "${@:2}"; }
+lua="$ROOT/scripts/bench/requests.lua"
 
-log "wrk: ${DURATION}s per figure, 2 threads"
-run baseline "$CONNECTIONS" "$URL/_bench/baseline"
+log "wrk: ${DURATION}s per figure, 2 threads, keys spread over $KEYS seeded credentials"
+scripted baseline run baseline "$CONNECTIONS" -s "$lua" "$URL"
+scripted baseline_post run baseline_post "$CONNECTIONS" -s "$lua" "$URL"
+scripted check run check "$CONNECTIONS" -s "$lua" "$URL"
+scripted check_batch run check_batch100 "$CONNECTIONS" -s "$lua" "$URL"
+scripted authz run authz "$CONNECTIONS" -s "$lua" "$URL"
+half() { python3 -c "print(int(float(open('$OUT/$1.txt.rps').read()) / 2))"; }
+# p99 at half the maximum rate: each connection waits between requests (see requests.lua).
+(export BENCH_RATE=$(half check); scripted check run check_at_half_rate 32 -s "$lua" "$URL")
+(export BENCH_RATE=$(half authz); scripted authz run authz_at_half_rate 32 -s "$lua" "$URL")
 run me_api_key "$CONNECTIONS" -H "Authorization: Bearer $KEY" "$URL/v1/me"
 run me_jwt "$CONNECTIONS" -H "Authorization: Bearer $JWT" "$URL/v1/me"
-run check "$CONNECTIONS" -s "$OUT/check.lua" -H "Authorization: Bearer $ADMIN_KEY" "$URL/v1/check"
-run check_batch100 "$CONNECTIONS" -s "$OUT/check-batch.lua" -H "Authorization: Bearer $ADMIN_KEY" "$URL/v1/check"
 run login 8 -s "$OUT/login.lua" "$URL/v1/auth/login"
 run login_wrong_password 8 -s "$OUT/login-wrong.lua" "$URL/v1/auth/login"
 run login_unknown_email 8 -s "$OUT/login-unknown.lua" "$URL/v1/auth/login"
+ratio check_vs_baseline_ratio check baseline
+ratio check_vs_post_baseline_ratio check baseline_post
+ratio authz_vs_baseline_ratio authz baseline
+python3 -c "print(f'bench check_batch100_decisions {float(open(\"$OUT/check_batch100.txt.rps\").read()) * 100:.0f} decisions/s')"
 ratio me_api_key_vs_baseline_ratio me_api_key baseline
 ratio me_jwt_vs_baseline_ratio me_jwt baseline
-ratio check_vs_baseline_ratio check baseline
-python3 -c "print(f'bench check_batch100_decisions {float(open(\"$OUT/check_batch100.txt.rps\").read()) * 100:.0f} decisions/s')"
 ratio login_vs_baseline_ratio login baseline
 ratio login_unknown_vs_wrong_password_ratio login_unknown_email login_wrong_password
+echo "bench server_rss_after_run $(($(rss) / 1024 / 1024)) MiB"

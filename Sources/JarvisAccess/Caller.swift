@@ -51,7 +51,8 @@ public final class Caller: Sendable {
         return grants.bits.allows(probe) && (scope?.allows(permission) ?? true)
     }
 
-    /// The hot path's test: `probe` is `PermissionIDs.shared.probe(name)`, looked up once per item.
+    /// The hot path's test: `probe` is `PermissionIDs.shared.probe(name)`, taken after this caller
+    /// was loaded (loading interns the names its roles grant; an earlier probe may miss them).
     @inline(__always)
     public func allows(_ probe: PermissionProbe, name: String) -> Bool {
         guard grants.bits.allows(probe) else { return false }

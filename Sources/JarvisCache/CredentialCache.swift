@@ -175,5 +175,10 @@ public final class CredentialCache: Sendable {
         }
     }
 
+    /// Entries of one tenant (diagnostics and tests).
+    public func count(tenantID: UUID) -> Int {
+        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.values.count { $0.caller.tenantID == tenantID } } }
+    }
+
     public var count: Int { shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.count } } }
 }

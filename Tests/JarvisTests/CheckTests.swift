@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import JarvisAccess
 import Testing
 
 @Suite struct CheckTests {
@@ -44,6 +45,26 @@ import Testing
             // One check without the batch wrapper is answered without it.
             let single = try await Self.check(api, ["credential": viewer, "permission": "chat:read"], key: gateway)
             #expect(single["allowed"] == nil && single.json["allowed"] as? Bool == true)
+        }
+    }
+
+    @Test func aPermissionNoOneHeldBeforeIsAllowedOnItsFirstCheck() async throws {
+        try await Fixture.withAPI { api in
+            let gateway = try await Self.gateway(api)
+            let t = try await api.seedTenant(prefix: "chk-new")
+            // A name this process has never seen: the first load of the subject is what interns it.
+            // Everything is set up by the super admin, whose `*` interns no tenant names (a tenant
+            // admin's load would intern it first and hide the race this test is about).
+            let fresh = "fresh\(UUID().uuidString.prefix(8).lowercased()):read"
+            let base = "/v1/tenants/\(t.slug)"
+            #expect(try await api.post("\(base)/permissions", ["name": fresh]).status == .created)
+            #expect(try await api.post("\(base)/roles", ["name": "fresh_reader", "permissions": [fresh]]).status == .created)
+            let id = try #require(try await api.post("\(base)/service-accounts", ["name": "fresh"])["id"])
+            #expect(try await api.post("\(base)/role-bindings", ["principal_id": id, "role": "fresh_reader"]).status == .created)
+            let key = try #require(try await api.post("\(base)/api-keys", ["principal_id": id, "name": "k"])["key"])
+            #expect(PermissionIDs.shared.probe(fresh)?.exact == -1, "something interned the name before the check")
+            let first = try await Self.check(api, ["credential": key, "permission": fresh], key: gateway)
+            #expect(first.json["allowed"] as? Bool == true, "\(first.text)")
         }
     }
 

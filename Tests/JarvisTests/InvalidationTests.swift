@@ -66,6 +66,22 @@ import Testing
         }
     }
 
+    @Test func recordingAKeysLastUseEvictsNothingButRevokingItDoes() async throws {
+        try await Fixture.withCustomAPI({ _ in }) { api, instance in
+            let t = try await api.seedTenant(prefix: "quiet")
+            let (_, key) = try await api.principal(in: t, role: "viewer")
+            #expect(try await api.get("/v1/me", key: key).status == .ok)
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            #expect(instance.credentials.count(tenantID: tenantID) == 1)
+            let keyID = String(key.dropFirst(4).prefix(16))
+            try await Fixture.platform.query("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1", [keyID])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(instance.credentials.count(tenantID: tenantID) == 1, "a last-use write evicted the tenant")
+            try await Fixture.platform.query("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1", [keyID])
+            #expect(try await Self.until { instance.credentials.count(tenantID: tenantID) == 0 } != nil)
+        }
+    }
+
     @Test func concurrentMissesLoadOnceAndFailuresAreNotCached() async throws {
         let cache = CredentialCache(capacity: 100)
         let loads = LoadCounter()

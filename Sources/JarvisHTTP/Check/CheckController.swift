@@ -57,14 +57,17 @@ struct CheckController {
     }
 
     func decide(_ item: CheckRequest.Item, caller: Caller) async throws -> Decision {
-        guard let permission = PermissionIDs.shared.probe(item.permission) else {
-            return Decision(allowed: false, reason: "invalid_permission")
-        }
         let subject: Caller
         do {
             subject = try await authenticator.authenticate(credential: item.credential)
         } catch let error as AuthenticationError {
+            if PermissionIDs.shared.probe(item.permission) == nil { return Decision(allowed: false, reason: "invalid_permission") }
             return Decision(allowed: false, reason: Self.reason(error))
+        }
+        // Probed only now: loading the subject interns the names its roles grant, and a probe taken
+        // before that would not find them.
+        guard let permission = PermissionIDs.shared.probe(item.permission) else {
+            return Decision(allowed: false, reason: "invalid_permission")
         }
         // A tenant's caller learns nothing about other tenants' credentials.
         if caller.tenantID != PlatformTenant.id && subject.tenantID != caller.tenantID {

@@ -1,0 +1,60 @@
+-- wrk script: cycles through requests built once at start, so wrk spends as little per request
+-- on every figure (the baseline uses it too). Environment:
+--   BENCH_KIND   baseline | baseline_post | check | check_batch | authz | check_one
+--   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
+--   BENCH_ADMIN  the bearer credential that calls /v1/check
+--   BENCH_RATE   optional: aim at this many requests/s over all connections (open-ish loop)
+--   BENCH_CONNECTIONS  connections, to spread BENCH_RATE
+local kind = os.getenv("BENCH_KIND")
+local admin = os.getenv("BENCH_ADMIN") or ""
+local keys = {}
+for line in io.lines(os.getenv("BENCH_KEYS")) do
+  keys[#keys + 1] = line:match("^%S+ (%S+)$")
+end
+local permissions = { "documents:write", "reports:export", "billing:read", "prompts:update", "admin:user", "workflow:execute" }
+local uris = { "/documents/1", "/chat/abc", "/workflows/run/7", "/workflows", "/documents" }
+local methods = { "GET", "POST", "POST", "GET", "DELETE" }
+local prebuilt = {}
+local count = 20000
+math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 100000)
+local offset = math.random(#keys)
+local function key(i) return keys[(offset + i * 7919) % #keys + 1] end
+local json = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. admin }
+for i = 1, count do
+  if kind == "baseline" then
+    prebuilt[i] = wrk.format("GET", "/_bench/baseline")
+  elseif kind == "baseline_post" then
+    prebuilt[i] = wrk.format("POST", "/_bench/baseline", json,
+      '{"credential":"' .. key(i) .. '","permission":"' .. permissions[i % #permissions + 1] .. '"}')
+  elseif kind == "check" then
+    prebuilt[i] = wrk.format("POST", "/v1/check", json,
+      '{"credential":"' .. key(i) .. '","permission":"' .. permissions[i % #permissions + 1] .. '"}')
+  elseif kind == "check_batch" then
+    if i > 1000 then break end
+    local items = {}
+    for j = 1, 100 do
+      items[j] = '{"credential":"' .. key(i * 100 + j) .. '","permission":"' .. permissions[j % #permissions + 1] .. '"}'
+    end
+    prebuilt[i] = wrk.format("POST", "/v1/check", json, '{"items":[' .. table.concat(items, ",") .. ']}')
+  elseif kind == "authz" then
+    local r = i % #uris + 1
+    prebuilt[i] = wrk.format("GET", "/v1/authz", {
+      ["Authorization"] = "Bearer " .. key(i), ["X-Original-Method"] = methods[r], ["X-Original-URI"] = uris[r] })
+  end
+end
+local n = 0
+request = function()
+  n = n % #prebuilt + 1
+  return prebuilt[n]
+end
+
+local rate = tonumber(os.getenv("BENCH_RATE") or "")
+if rate then
+  local per = 1000 * tonumber(os.getenv("BENCH_CONNECTIONS")) / rate
+  -- wrk waits whole milliseconds: alternate between the two neighbours to average `per`.
+  delay = function()
+    local low = math.floor(per)
+    if math.random() < per - low then return low + 1 end
+    return low
+  end
+end
