@@ -24,17 +24,19 @@ public enum SHA256 {
     /// without allocating or locking: the credential cache's key. OpenSSL 3's one-shot `SHA256`
     /// and `EVP_Digest` fetch the method under a lock on every call (most of the cost for a short
     /// input); the low-level context on the stack does not.
-    public static func prefix128(_ string: String) -> (UInt64, UInt64) {
-        var string = string
-        return string.withUTF8 { input in
-            var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            var context = SHA256_CTX()
-            withUnsafeMutableBytes(of: &digest) { out in
-                SHA256_Init(&context)
-                SHA256_Update(&context, input.baseAddress, input.count)
-                SHA256_Final(out.baseAddress!.assumingMemoryBound(to: UInt8.self), &context)
-            }
-            return (UInt64(bigEndian: digest.0), UInt64(bigEndian: digest.1))
+    public static func prefix128(_ string: some StringProtocol) -> (UInt64, UInt64) {
+        if let digest = string.utf8.withContiguousStorageIfAvailable({ prefix128(bytes: $0) }) { return digest }
+        return Array(string.utf8).withUnsafeBufferPointer { prefix128(bytes: $0) }
+    }
+
+    private static func prefix128(bytes input: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var context = SHA256_CTX()
+        withUnsafeMutableBytes(of: &digest) { out in
+            SHA256_Init(&context)
+            SHA256_Update(&context, input.baseAddress, input.count)
+            SHA256_Final(out.baseAddress!.assumingMemoryBound(to: UInt8.self), &context)
         }
+        return (UInt64(bigEndian: digest.0), UInt64(bigEndian: digest.1))
     }
 }

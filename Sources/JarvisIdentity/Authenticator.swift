@@ -28,22 +28,34 @@ public struct Authenticator: Sendable {
 
     /// - Parameter authorization: the `Authorization` header's value.
     public func authenticate(authorization: String?) async throws -> Caller {
-        guard let authorization else { throw AuthenticationError.missing }
-        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AuthenticationError.missing }
-        return try await authenticate(credential: String(parts[1].trimmingSpaces))
+        guard let authorization, let credential = Self.bearerCredential(authorization) else { throw AuthenticationError.missing }
+        return try await authenticate(credential: credential)
+    }
+
+    /// The credential of `Bearer <credential>` (scheme in any case, spaces and tabs around it
+    /// ignored), without splitting or lowercasing copies: this runs on every hot-path request.
+    static func bearerCredential(_ header: String) -> Substring? {
+        var rest = Substring(header).trimmingSpaces
+        let scheme = rest.utf8.prefix(7)
+        guard scheme.count == 7 else { return nil }
+        for (byte, expected) in zip(scheme, "bearer ".utf8) where byte | (expected == 32 ? 0 : 0x20) != expected {
+            return nil
+        }
+        rest = rest[rest.utf8.index(rest.startIndex, offsetBy: 7)...].trimmingSpaces
+        return rest.isEmpty ? nil : rest
     }
 
     /// A bare credential (an API key or an access token), as `/v1/check` receives them.
-    public func authenticate(credential: String) async throws -> Caller {
+    public func authenticate(credential: some StringProtocol & Sendable) async throws -> Caller {
         guard !credential.isEmpty, credential.utf8.count <= 8 * 1024 else { throw AuthenticationError.invalidCredential }
-        guard let cache else { return try await load(credential).0 }
+        guard let cache else { return try await load(String(credential)).0 }
         // Cached by the digest of the whole credential, secret included: a wrong secret never
         // matches a right one's entry. Failures are not cached.
         let (high, low) = SHA256.prefix128(credential)
         let key = CredentialCache.Key(high: high, low: low)
         if let hit = cache.cached(key) { return hit }
-        return try await cache.caller(key: key) { try await self.load(credential) }
+        let text = String(credential)
+        return try await cache.caller(key: key) { try await self.load(text) }
     }
 
     /// Authenticates against PostgreSQL. - Returns: the caller and when the credential stops being valid.

@@ -21,10 +21,10 @@ struct CheckRequest {
         var parser = Parser(bytes: bytes)
         parser.skipSpace()
         var single = Item(credential: "", permission: "", resource: nil)
-        var seen: Set<String> = []
+        var seen = Fields()
         var items: [Item]?
         try parser.object { (key: String, parser: inout Parser) throws(ParseError) in
-            guard seen.insert(key).inserted else { throw .invalid("\(key.prefix(32)): given twice") }
+            try seen.insert(key)
             switch key {
             case "items":
                 var list: [Item] = []
@@ -42,19 +42,19 @@ struct CheckRequest {
         parser.skipSpace()
         guard parser.atEnd else { throw .invalid("trailing characters after the JSON object") }
         if let items {
-            guard seen.count == 1 else { throw .invalid("give either items or one check, not both") }
+            guard seen.bits == Fields.items else { throw .invalid("give either items or one check, not both") }
             guard !items.isEmpty else { throw .invalid("items: at least one") }
             return CheckRequest(items: items, batch: true)
         }
-        guard seen.contains("credential"), seen.contains("permission") else { throw .invalid("credential and permission are required") }
+        guard seen.hasRequired else { throw .invalid("credential and permission are required") }
         return CheckRequest(items: [single], batch: false)
     }
 
     static func parseItem(_ parser: inout Parser) throws(ParseError) -> Item {
         var item = Item(credential: "", permission: "", resource: nil)
-        var seen: Set<String> = []
+        var seen = Fields()
         try parser.object { (key: String, parser: inout Parser) throws(ParseError) in
-            guard seen.insert(key).inserted else { throw .invalid("\(key.prefix(32)): given twice") }
+            try seen.insert(key)
             switch key {
             case "credential": item.credential = try parser.string()
             case "permission": item.permission = try parser.string()
@@ -62,8 +62,30 @@ struct CheckRequest {
             default: throw .invalid("items: unknown field '\(key.prefix(32))'")
             }
         }
-        guard seen.contains("credential"), seen.contains("permission") else { throw .invalid("items: credential and permission are required") }
+        guard seen.hasRequired else { throw .invalid("items: credential and permission are required") }
         return item
+    }
+
+    /// The fields seen in one object, as bits: a set without an allocation per object.
+    struct Fields {
+        static let credential: UInt8 = 1, permission: UInt8 = 2, resource: UInt8 = 4, items: UInt8 = 8
+        var bits: UInt8 = 0
+
+        /// - Throws: when `key` was given before. Unknown keys pass; the caller refuses them.
+        mutating func insert(_ key: String) throws(ParseError) {
+            let bit: UInt8
+            switch key {
+            case "credential": bit = Self.credential
+            case "permission": bit = Self.permission
+            case "resource": bit = Self.resource
+            case "items": bit = Self.items
+            default: return
+            }
+            guard bits & bit == 0 else { throw .invalid("\(key): given twice") }
+            bits |= bit
+        }
+
+        var hasRequired: Bool { bits & (Self.credential | Self.permission) == Self.credential | Self.permission }
     }
 
     /// A cursor over UTF-8 JSON with just what this body needs: objects, arrays, strings.
