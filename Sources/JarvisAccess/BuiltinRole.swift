@@ -33,7 +33,10 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         switch self {
         case .superAdmin: return ["*"]
         case .tenantAdmin:
-            return ["documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read", "check:invoke"]
+            return [
+                "documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read", "check:invoke",
+                "usage:read", "usage:write",
+            ]
         case .developer:
             return ["documents:write", "chat:create", "workflow:create", "workflow:execute"]
         case .operator: return ["workflow:execute"]

@@ -1,10 +1,13 @@
-/// A `text[]` parameter, sent as an array literal with every element quoted and escaped.
+/// A `text[]` parameter, sent as an array literal with every element quoted and escaped; nil
+/// elements are NULL. Cast in SQL for other element types (`$1::uuid[]`, `$2::bigint[]`).
 public struct TextArray: SQLBindable, Sendable {
-    public var elements: [String]
+    public var elements: [String?]
     public init(_ elements: [String]) { self.elements = elements }
+    public init(nullable elements: [String?]) { self.elements = elements }
 
     public var sqlText: String? {
         "{" + elements.map { element in
+            guard let element else { return "NULL" }
             var quoted = "\""
             for character in element {
                 if character == "\"" || character == "\\" { quoted.append("\\") }

@@ -27,6 +27,7 @@ enum Environment {
         defer { Task { await database.pool.shutdown() } }
         let applied = try await migrator.migrate(database.pool)
         try await database.query("SELECT jarvis_ensure_monthly_partitions('audit_events', 1, 12)")
+        try await database.query("SELECT jarvis_ensure_monthly_partitions('usage_events', 2, 12)")
         return applied
     }
 }

@@ -81,6 +81,13 @@ import Testing
                 try #require(permission.status == .created, "\(permission.text)")
                 let role = try await api.post("/v1/tenants/\(seeded.slug)/roles", ["name": "analyst", "permissions": ["reports:read"]], key: seeded.adminKey)
                 try #require(role.status == .created, "\(role.text)")
+                // A quota policy and a usage event (its key, the ledger row and the day rollup).
+                let quota = try await api.post("/v1/tenants/\(seeded.slug)/quotas", ["metric": "tokens_daily", "limit": 1000], key: seeded.adminKey)
+                try #require(quota.status == .created, "\(quota.text)")
+                let usage = try await api.post(
+                    "/v1/usage", ["idempotency_key": "rls-1", "model": "m", "input_tokens": 1, "output_tokens": 2, "status": "success"],
+                    key: seeded.adminKey)
+                try #require(usage.json["accepted"] as? Int == 1, "\(usage.text)")
             }
             return (a, b)
         }

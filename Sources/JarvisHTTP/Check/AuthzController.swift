@@ -2,6 +2,7 @@ internal import Hummingbird
 internal import HTTPTypes
 internal import JarvisAccess
 internal import JarvisIdentity
+internal import JarvisQuota
 internal import JarvisStore
 internal import NIOCore
 
@@ -13,6 +14,7 @@ internal import NIOCore
 struct AuthzController {
     let authenticator: Authenticator
     let rules: RouteRules
+    let quotas: QuotaEngine
 
     static let tenantHeader = HTTPField.Name("X-Jarvis-Tenant")!
     static let principalHeader = HTTPField.Name("X-Jarvis-Principal")!
@@ -41,6 +43,10 @@ struct AuthzController {
             throw Problem(.forbidden, "no-route-rule", "no route rule covers \(method.prefix(16)) \(uri.prefix(200))")
         }
         guard caller.allows(permission) else { throw AccessError.forbidden(permission) }
+        // Each forwarded request is one request against the caller's rate limits.
+        let decision = try await quotas.admit(
+            QuotaAsk(requests: 1), caller: QuotaCaller(tenantID: caller.tenantID, principalID: caller.principalID, apiKeyID: caller.apiKeyID))
+        if case .denied(let denial) = decision { throw Problem.from(denial) }
         return Response(
             status: .ok,
             headers: [

@@ -1,6 +1,8 @@
 internal import Hummingbird
 internal import JarvisAccess
 internal import JarvisIdentity
+internal import JarvisQuota
+internal import Foundation
 internal import JarvisStore
 internal import NIOCore
 
@@ -9,6 +11,7 @@ internal import NIOCore
 /// callers may check any tenant's credentials, tenant callers only their own tenant's.
 struct CheckController {
     let authenticator: Authenticator
+    let quotas: QuotaEngine
 
     static let maxBody = 256 * 1024
 
@@ -25,11 +28,20 @@ struct CheckController {
         var out: [UInt8] = []
         out.reserveCapacity(parsed.items.count * 160)
         if parsed.batch { out += #"{"items":["#.utf8 }
+        var refused: QuotaDenial?
         for (index, item) in parsed.items.enumerated() {
             if index > 0 { out.append(44) }
-            try await decide(item, caller: caller).write(into: &out)
+            let decision = try await decide(item, caller: caller)
+            refused = decision.denial
+            decision.write(into: &out)
         }
         if parsed.batch { out += "]}".utf8 }
+        // One check refused by a quota is a 429 with the rate-limit fields; a batch answers per item.
+        if !parsed.batch, let refused {
+            var headers = Problem.quotaHeaders(refused)
+            headers[.contentType] = "application/json"
+            return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
@@ -37,6 +49,8 @@ struct CheckController {
         var allowed: Bool
         var reason: String?
         var subject: Caller?
+        var reservation: UUID?
+        var denial: QuotaDenial?
 
         func write(into out: inout [UInt8]) {
             out += allowed ? #"{"allowed":true"#.utf8 : #"{"allowed":false"#.utf8
@@ -51,6 +65,15 @@ struct CheckController {
                 out += #"","principal_id":""#.utf8
                 subject.principalID.appendLowercased(to: &out)
                 out += subject.kind == .user ? #"","principal_kind":"user""#.utf8 : #"","principal_kind":"service_account""#.utf8
+            }
+            if let reservation {
+                out += #","reservation_id":""#.utf8
+                reservation.appendLowercased(to: &out)
+                out.append(34)
+            }
+            if let denial {
+                out += #","retry_after":"#.utf8
+                out += String(denial.retryAfter).utf8
             }
             out.append(125)
         }
@@ -73,9 +96,16 @@ struct CheckController {
         if caller.tenantID != PlatformTenant.id && subject.tenantID != caller.tenantID {
             return Decision(allowed: false, reason: "invalid_credential")
         }
-        return subject.allows(permission, name: item.permission)
-            ? Decision(allowed: true, subject: subject)
-            : Decision(allowed: false, reason: "permission_denied", subject: subject)
+        guard subject.allows(permission, name: item.permission) else {
+            return Decision(allowed: false, reason: "permission_denied", subject: subject)
+        }
+        guard let ask = item.quota, ask.requests > 0 || ask.tokens > 0 else { return Decision(allowed: true, subject: subject) }
+        switch try await quotas.admit(ask, caller: QuotaCaller(tenantID: subject.tenantID, principalID: subject.principalID, apiKeyID: subject.apiKeyID)) {
+        case .admitted(let reservation):
+            return Decision(allowed: true, subject: subject, reservation: reservation)
+        case .denied(let denial):
+            return Decision(allowed: false, reason: denial.reason, subject: subject, denial: denial)
+        }
     }
 
     static func reason(_ error: AuthenticationError) -> String {

@@ -1,3 +1,5 @@
+internal import JarvisQuota
+
 /// The body of `POST /v1/check`, read by a small parser written for this one shape, so the hot
 /// path spends no time in Foundation's JSON: `{"credential", "permission", "resource"?}` or
 /// `{"items": [ ...up to 100 of those... ]}`.
@@ -6,6 +8,8 @@ struct CheckRequest {
         var credential: String
         var permission: String
         var resource: String?
+        /// What to draw from the quotas when the permission is granted.
+        var quota: QuotaAsk?
     }
 
     var items: [Item]
@@ -20,7 +24,7 @@ struct CheckRequest {
     static func parse(_ bytes: [UInt8]) throws(ParseError) -> CheckRequest {
         var parser = Parser(bytes: bytes)
         parser.skipSpace()
-        var single = Item(credential: "", permission: "", resource: nil)
+        var single = Item(credential: "", permission: "", resource: nil, quota: nil)
         var seen = Fields()
         var items: [Item]?
         try parser.object { (key: String, parser: inout Parser) throws(ParseError) in
@@ -36,6 +40,7 @@ struct CheckRequest {
             case "credential": single.credential = try parser.string()
             case "permission": single.permission = try parser.string()
             case "resource": single.resource = try parser.string()
+            case "quota": single.quota = try parseQuota(&parser)
             default: throw .invalid("unknown field '\(key.prefix(32))'")
             }
         }
@@ -51,7 +56,7 @@ struct CheckRequest {
     }
 
     static func parseItem(_ parser: inout Parser) throws(ParseError) -> Item {
-        var item = Item(credential: "", permission: "", resource: nil)
+        var item = Item(credential: "", permission: "", resource: nil, quota: nil)
         var seen = Fields()
         try parser.object { (key: String, parser: inout Parser) throws(ParseError) in
             try seen.insert(key)
@@ -59,6 +64,7 @@ struct CheckRequest {
             case "credential": item.credential = try parser.string()
             case "permission": item.permission = try parser.string()
             case "resource": item.resource = try parser.string()
+            case "quota": item.quota = try parseQuota(&parser)
             default: throw .invalid("items: unknown field '\(key.prefix(32))'")
             }
         }
@@ -66,9 +72,29 @@ struct CheckRequest {
         return item
     }
 
+    /// `{"requests": n, "tokens_estimate": n}`, both optional whole numbers.
+    static func parseQuota(_ parser: inout Parser) throws(ParseError) -> QuotaAsk {
+        var ask = QuotaAsk()
+        var seen: UInt8 = 0
+        try parser.object { (key: String, parser: inout Parser) throws(ParseError) in
+            switch key {
+            case "requests":
+                guard seen & 1 == 0 else { throw .invalid("quota.requests: given twice") }
+                seen |= 1
+                ask.requests = try parser.integer(max: 1_000_000, name: "quota.requests")
+            case "tokens_estimate":
+                guard seen & 2 == 0 else { throw .invalid("quota.tokens_estimate: given twice") }
+                seen |= 2
+                ask.tokens = try parser.integer(max: 1_000_000_000_000, name: "quota.tokens_estimate")
+            default: throw .invalid("quota: unknown field '\(key.prefix(32))'")
+            }
+        }
+        return ask
+    }
+
     /// The fields seen in one object, as bits: a set without an allocation per object.
     struct Fields {
-        static let credential: UInt8 = 1, permission: UInt8 = 2, resource: UInt8 = 4, items: UInt8 = 8
+        static let credential: UInt8 = 1, permission: UInt8 = 2, resource: UInt8 = 4, items: UInt8 = 8, quota: UInt8 = 16
         var bits: UInt8 = 0
 
         /// - Throws: when `key` was given before. Unknown keys pass; the caller refuses them.
@@ -79,6 +105,7 @@ struct CheckRequest {
             case "permission": bit = Self.permission
             case "resource": bit = Self.resource
             case "items": bit = Self.items
+            case "quota": bit = Self.quota
             default: return
             }
             guard bits & bit == 0 else { throw .invalid("\(key): given twice") }
@@ -191,6 +218,23 @@ struct CheckRequest {
                 }
             }
             throw .invalid("unterminated string")
+        }
+
+        /// A non-negative whole number without fraction or exponent, at most `max`.
+        mutating func integer(max: Int64, name: String) throws(ParseError) -> Int64 {
+            skipSpace()
+            var value: Int64 = 0
+            let start = index
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                value = value * 10 + Int64(bytes[index] - 48)
+                index += 1
+                guard value <= max else { throw .invalid("\(name): at most \(max)") }
+            }
+            guard index > start, index - start == 1 || bytes[start] != 48 else { throw .invalid("\(name): must be a whole number") }
+            if index < bytes.count, bytes[index] == 46 || bytes[index] == 101 || bytes[index] == 69 {
+                throw .invalid("\(name): must be a whole number")
+            }
+            return value
         }
 
         private mutating func hex4() throws(ParseError) -> UInt32 {

@@ -1,6 +1,9 @@
 internal import Hummingbird
+internal import HTTPTypes
+internal import Foundation
 internal import JarvisAccess
 internal import JarvisIdentity
+internal import JarvisQuota
 internal import JarvisStore
 internal import JarvisTenancy
 
@@ -18,6 +21,8 @@ extension Problem {
         case let error as TenancyError:
             return (from(error), false)
         case let error as IdentityError:
+            return (from(error), false)
+        case let error as QuotaError:
             return (from(error), false)
         case let error as StoreError:
             return from(error)
@@ -109,6 +114,31 @@ extension Problem {
         case .notAUser:
             return Problem(.forbidden, "not-a-user", "only users have passwords")
         }
+    }
+
+    static func from(_ error: QuotaError) -> Problem {
+        switch error {
+        case .invalid(let detail): return .invalid(detail)
+        case .notFound(let what): return .notFound("no \(what)")
+        case .conflict(let detail): return Problem(.conflict, "conflict", detail)
+        }
+    }
+
+    /// 429 for a quota denial, with `Retry-After` and the IETF httpapi `RateLimit-Policy` /
+    /// `RateLimit` fields naming the limit that refused.
+    static func from(_ denial: QuotaDenial) -> Problem {
+        Problem(
+            .tooManyRequests, denial.reason.replacingOccurrences(of: "_", with: "-"),
+            "the \(denial.metric.rawValue) limit of \(denial.limit) is reached; retry in \(denial.retryAfter) s",
+            headers: quotaHeaders(denial))
+    }
+
+    static func quotaHeaders(_ denial: QuotaDenial) -> HTTPFields {
+        [
+            .retryAfter: String(denial.retryAfter),
+            HTTPField.Name("RateLimit-Policy")!: "\"\(denial.metric.rawValue)\";q=\(denial.limit);w=\(denial.window)",
+            HTTPField.Name("RateLimit")!: "\"\(denial.metric.rawValue)\";r=\(denial.remaining);t=\(denial.retryAfter)",
+        ]
     }
 
     static func from(_ error: StoreError) -> (Problem, serverFault: Bool) {

@@ -106,6 +106,28 @@ struct JSONBody {
         }
     }
 
+    /// A whole number in `range`, or nil when absent.
+    func integer(_ name: String, in range: ClosedRange<Int64>, required: Bool = false) throws -> Int64? {
+        switch fields[name] {
+        case nil:
+            if required { throw Problem.invalid("\(name): is required") }
+            return nil
+        case .number(let value)?:
+            guard value.rounded() == value, value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+                throw Problem.invalid("\(name): must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return Int64(value)
+        case let other?:
+            throw Problem.invalid("\(name): must be a number, not \(other.typeName)")
+        }
+    }
+
+    /// True when `name` is present and null (to clear an optional setting).
+    func isNull(_ name: String) -> Bool {
+        if case .null? = fields[name] { return true }
+        return false
+    }
+
     /// A string from a closed set.
     func choice<T: RawRepresentable>(_ name: String, as type: T.Type) throws -> T? where T.RawValue == String, T: CaseIterable {
         guard let text = try string(name, maxLength: 64) else { return nil }

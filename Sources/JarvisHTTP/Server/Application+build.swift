@@ -3,11 +3,13 @@ public import Logging
 internal import ServiceLifecycle
 internal import JarvisAccess
 internal import Foundation
+internal import Synchronization
 public import JarvisCache
 public import JarvisIdentity
 public import JarvisStore
 internal import JarvisTenancy
 public import JarvisAudit
+public import JarvisQuota
 
 /// The application `jarvis serve` runs and the tests drive: one builder for both.
 public struct JarvisApplication: Sendable {
@@ -20,6 +22,10 @@ public struct JarvisApplication: Sendable {
     public let signingKeys: SigningKeyRing
     public let securityEvents: SecurityEventWriter
     public let passwordHasher: PasswordHasher
+    /// Quota decisions from memory, kept current by `invalidations`.
+    public let quotas: QuotaEngine
+    /// Usage ingestion with group commit.
+    public let usage: UsageWriter
     let identity: IdentityServices
     /// The hot path in front of the routes and middleware, built once; tests drive exactly this.
     public let responder: AnyResponder
@@ -30,17 +36,38 @@ public struct JarvisApplication: Sendable {
         let metrics = JarvisMetrics.registry
         let credentials = CredentialCache()
         self.credentials = credentials
-        // Changes this instance commits clear its own cache at once; other instances hear of
+        // The engine needs the platform pool, and the pools need to tell the engine of changes:
+        // the pools' hook reads it through this box, set right after.
+        let quotaBox = QuotaEngineBox()
+        // Changes this instance commits clear its own caches at once; other instances hear of
         // them through NOTIFY jarvis_invalidate (sent by triggers in the same transaction).
-        let forget: @Sendable (Set<UUID>) -> Void = { tenants in tenants.forEach(credentials.invalidate(tenantID:)) }
+        let forget: @Sendable (Set<UUID>) -> Void = { tenants in
+            for tenant in tenants {
+                credentials.invalidate(tenantID: tenant)
+                quotaBox.engine?.invalidate(tenantID: tenant)
+            }
+        }
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
         platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
+        let quotas = QuotaEngine(platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL)
+        quotaBox.engine = quotas
+        self.quotas = quotas
+        usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
         invalidations = NotificationListener(
             configuration: configuration.platformDatabase, channel: "jarvis_invalidate", logger: logger,
             onNotification: { payload in
-                if let tenantID = UUID(uuidString: payload) { credentials.invalidate(tenantID: tenantID) } else { credentials.flush() }
+                if let tenantID = UUID(uuidString: payload) {
+                    credentials.invalidate(tenantID: tenantID)
+                    quotas.invalidate(tenantID: tenantID)
+                } else {
+                    credentials.flush()
+                    quotas.flush()
+                }
             },
-            onConnect: { credentials.flush() })
+            onConnect: {
+                credentials.flush()
+                quotas.flush()
+            })
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
         let services = AppServices(
@@ -70,12 +97,12 @@ public struct JarvisApplication: Sendable {
         let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
         let router = Self.buildRouter(
             services: services, identity: identity,
-            authenticator: authenticator,
+            authenticator: authenticator, quotas: quotas, usage: usage,
             system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
         ).buildResponder()
         responder = AnyResponder(HotPathResponder(
-            inner: router, authenticator: authenticator, check: CheckController(authenticator: authenticator),
-            authz: AuthzController(authenticator: authenticator, rules: rules), counters: .init()))
+            inner: router, authenticator: authenticator, check: CheckController(authenticator: authenticator, quotas: quotas),
+            authz: AuthzController(authenticator: authenticator, rules: rules, quotas: quotas), counters: .init()))
     }
 
     /// Creates a signing key on first start and loads the keys; run before serving.
@@ -85,7 +112,8 @@ public struct JarvisApplication: Sendable {
     }
 
     static func buildRouter(
-        services: AppServices, identity: IdentityServices, authenticator: Authenticator, system: SystemController
+        services: AppServices, identity: IdentityServices, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
+        system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
@@ -115,6 +143,10 @@ public struct JarvisApplication: Sendable {
         roles.addPrincipalRoutes(to: tenant.group("principals"))
         roles.addBindingRoutes(to: tenant.group("role-bindings"))
         AuditController(services: services).addRoutes(to: tenant.group("audit-events"))
+        QuotaController(services: services, engine: quotas).addRoutes(to: tenant.group("quotas"))
+        let usageController = UsageController(services: services, writer: usage)
+        usageController.addIngestRoutes(to: v1.group("usage"))
+        usageController.addReportRoutes(to: tenant.group("usage"))
         return router
     }
 
@@ -125,8 +157,18 @@ public struct JarvisApplication: Sendable {
             responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
         application.addServices(
-            invalidations, lastUsed, signingKeys, securityEvents, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
+            invalidations, lastUsed, signingKeys, securityEvents, usage, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
         return application
+    }
+}
+
+/// Lets the pools' change hook reach the quota engine built after them. Set once, before serving.
+final class QuotaEngineBox: Sendable {
+    private let value = Mutex<QuotaEngine?>(nil)
+
+    var engine: QuotaEngine? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }
 

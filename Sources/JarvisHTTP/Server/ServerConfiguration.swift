@@ -1,5 +1,6 @@
 public import JarvisStore
 public import JarvisIdentity
+public import JarvisQuota
 internal import Foundation
 internal import JarvisCrypto
 
@@ -22,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     public var openAPIPath: String
     /// The route rules of `/v1/authz` (method, path prefix → permission); nil denies every route.
     public var authzRulesPath: String?
+    /// Default quota policies per tenant plan (`JARVIS_PLAN_QUOTAS`).
+    public var planQuotas: PlanQuotas = .none
+    /// How long a token reservation waits for its usage report before it is released.
+    public var reservationTTL: Duration = .seconds(900)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, appDatabase: DatabaseConfiguration,
@@ -97,7 +102,16 @@ public struct ServerConfiguration: Sendable {
         let timeout = try integer("JARVIS_DB_STATEMENT_TIMEOUT_MS", 5_000, 100...600_000)
         let appPool = try integer("JARVIS_DB_POOL_SIZE", 10, 1...500)
         let platformPool = try integer("JARVIS_PLATFORM_DB_POOL_SIZE", 5, 1...500)
-        return ServerConfiguration(
+        let reservationTTL = try integer("JARVIS_RESERVATION_TTL_SECONDS", 900, 1...86_400)
+        let planQuotas: PlanQuotas
+        do {
+            planQuotas = try PlanQuotas(parsing: environment["JARVIS_PLAN_QUOTAS"] ?? "")
+        } catch .invalid(let reason) {
+            throw Problem.invalid("JARVIS_PLAN_QUOTAS", reason)
+        } catch {
+            throw Problem.invalid("JARVIS_PLAN_QUOTAS", "\(error)")
+        }
+        var configuration = ServerConfiguration(
             host: environment["JARVIS_HOST"] ?? "127.0.0.1",
             port: try integer("JARVIS_PORT", 8080, 0...65535),
             appDatabase: DatabaseConfiguration(
@@ -115,5 +129,8 @@ public struct ServerConfiguration: Sendable {
             migrationsDirectory: environment["JARVIS_MIGRATIONS_DIR"] ?? "Migrations",
             openAPIPath: environment["JARVIS_OPENAPI_PATH"] ?? "openapi/openapi.yaml",
             authzRulesPath: environment["JARVIS_AUTHZ_RULES"].flatMap { $0.isEmpty ? nil : $0 })
+        configuration.planQuotas = planQuotas
+        configuration.reservationTTL = .seconds(reservationTTL)
+        return configuration
     }
 }

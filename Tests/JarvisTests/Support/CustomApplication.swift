@@ -11,9 +11,16 @@ extension Fixture {
     static func withCustomAPI<T: Sendable>(
         _ change: (inout IdentityConfiguration) -> Void, _ body: @Sendable (API, JarvisApplication) async throws -> T
     ) async throws -> T {
+        try await withCustomServer({ change(&$0.identity) }, body)
+    }
+
+    /// An application of its own, built from a changed server configuration.
+    static func withCustomServer<T: Sendable>(
+        _ change: (inout ServerConfiguration) -> Void, _ body: @Sendable (API, JarvisApplication) async throws -> T
+    ) async throws -> T {
         let key = try await superAdminKey()
         var configuration = Fixture.configuration
-        change(&configuration.identity)
+        change(&configuration)
         let jarvis = try JarvisApplication(configuration: configuration, logger: logger)
         try await jarvis.prepare()
         try await startListening(jarvis)

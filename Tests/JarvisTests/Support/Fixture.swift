@@ -5,6 +5,7 @@ import JarvisAccess
 import JarvisAudit
 import JarvisHTTP
 import JarvisIdentity
+import JarvisQuota
 import JarvisStore
 import Logging
 
@@ -76,6 +77,8 @@ enum Fixture {
     /// Runs an application's change feed for the rest of the test process and waits until it listens.
     static func startListening(_ application: JarvisApplication) async throws {
         Task { try await application.invalidations.run() }
+        // Usage ingestion answers after its group commit, which this service runs.
+        Task { try await application.usage.run() }
         for _ in 0..<200 where !application.invalidations.isConnected { try await Task.sleep(for: .milliseconds(10)) }
     }
 

@@ -1,0 +1,125 @@
+public import JarvisStore
+public import Logging
+public import ServiceLifecycle
+internal import Foundation
+internal import Synchronization
+
+/// Durable usage ingestion with group commit: events from concurrent requests queue here and are
+/// written together — one transaction, one multi-row statement per table — and each request is
+/// answered once the transaction holding its events has committed. While one commit runs, the
+/// next batch gathers, so the more requests arrive, the more each commit carries.
+public final class UsageWriter: Service, Sendable {
+    typealias Waiter = CheckedContinuation<[UsageOutcome], any Error>
+
+    struct Pending {
+        let events: [UsageEvent]
+        let waiter: Waiter
+    }
+
+    struct Queue {
+        var pending: [Pending] = []
+        var eventCount = 0
+        var wake: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    let platform: Database
+    let engine: QuotaEngine?
+    let logger: Logger
+    /// Most events one transaction carries.
+    let maxBatch: Int
+    // Locking rule: the queue, its count and the wake-up change together.
+    private let queue = Mutex(Queue())
+
+    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 20_000) {
+        self.platform = platform
+        self.engine = engine
+        self.logger = logger
+        self.maxBatch = maxBatch
+    }
+
+    /// Stores `events` durably. - Returns: one outcome per event, in order, after the commit.
+    public func submit(_ events: [UsageEvent]) async throws -> [UsageOutcome] {
+        guard !events.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            let (queued, wake) = queue.withLock { q -> (Bool, CheckedContinuation<Void, Never>?) in
+                guard !q.stopped else { return (false, nil) }
+                q.pending.append(Pending(events: events, waiter: waiter))
+                q.eventCount += events.count
+                defer { q.wake = nil }
+                return (true, q.wake)
+            }
+            // After shutdown began nothing new is taken; what was queued is still written.
+            guard queued else { return waiter.resume(throwing: StoreError.poolClosed) }
+            wake?.resume()
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while true {
+                let batch = await nextBatch()
+                guard let batch else { return }
+                await write(batch)
+            }
+        } onGracefulShutdown: {
+            let wake = self.queue.withLock { q -> CheckedContinuation<Void, Never>? in
+                q.stopped = true
+                defer { q.wake = nil }
+                return q.wake
+            }
+            wake?.resume()
+        }
+    }
+
+    /// Waits for work; takes whole requests up to `maxBatch` events. nil once stopped and drained.
+    private func nextBatch() async -> [Pending]? {
+        while true {
+            let taken = queue.withLock { q -> [Pending]? in
+                guard !q.pending.isEmpty else { return nil }
+                var count = 0
+                var split = 0
+                while split < q.pending.count, split == 0 || count + q.pending[split].events.count <= maxBatch {
+                    count += q.pending[split].events.count
+                    split += 1
+                }
+                let batch = Array(q.pending[..<split])
+                q.pending.removeFirst(split)
+                q.eventCount -= count
+                return batch
+            }
+            if let taken { return taken }
+            if queue.withLock({ $0.stopped }) { return nil }
+            await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
+                let now = queue.withLock { q -> Bool in
+                    if !q.pending.isEmpty || q.stopped { return true }
+                    q.wake = wake
+                    return false
+                }
+                if now { wake.resume() }
+            }
+        }
+    }
+
+    private func write(_ batch: [Pending]) async {
+        let events = batch.flatMap(\.events)
+        do {
+            let accepted = try await UsageLedger.insert(platform, events)
+            var offset = 0
+            for pending in batch {
+                let outcomes = (offset..<offset + pending.events.count).map { accepted[$0] ? UsageOutcome.accepted : .duplicate }
+                offset += pending.events.count
+                pending.waiter.resume(returning: outcomes)
+            }
+            if let engine {
+                for (event, isNew) in zip(events, accepted) where isNew {
+                    engine.record(tenantID: event.tenantID, principalID: event.principalID, tokens: event.tokens,
+                                  reservation: event.reservationID, occurredAt: event.occurredAt)
+                }
+            }
+        } catch {
+            logger.warning("usage batch not stored", metadata: ["events": "\(events.count)", "error": "\(error)"])
+            for pending in batch { pending.waiter.resume(throwing: error) }
+        }
+    }
+}

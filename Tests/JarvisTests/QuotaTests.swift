@@ -1,0 +1,205 @@
+import Foundation
+import HTTPTypes
+import JarvisHTTP
+import JarvisQuota
+import Testing
+
+@Suite struct QuotaTests {
+    static func policy(_ api: API, _ t: API.Seeded, _ body: [String: any Sendable]) async throws -> String {
+        let created = try await api.post("/v1/tenants/\(t.slug)/quotas", body, key: t.adminKey)
+        try #require(created.status == .created, "\(created.text)")
+        return try #require(created["id"])
+    }
+
+    static func check(_ api: API, _ t: API.Seeded, credential: String, permission: String = "documents:read", quota: [String: any Sendable]) async throws -> APIResponse {
+        try await api.post("/v1/check", ["credential": credential, "permission": permission, "quota": quota], key: t.adminKey)
+    }
+
+    @Test func policiesAreValidatedAuditedAndUniquePerSubjectAndMetric() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qp")
+            let base = "/v1/tenants/\(t.slug)/quotas"
+            let id = try await Self.policy(api, t, ["metric": "requests", "limit": 50, "burst": 100])
+            try await api.post(base, ["metric": "requests", "limit": 10], key: t.adminKey).expectProblem(.conflict)
+            try await api.post(base, ["metric": "storage_bytes", "limit": 10], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post(base, ["metric": "tokens_daily", "limit": 10, "burst": 5], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post(base, ["metric": "tokens_daily", "limit": -1], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post(base, ["metric": "tokens_daily", "limit": 1.5], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post(base, ["metric": "tokens_daily", "limit": 10, "subject_kind": "principal"], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post(base, ["metric": "tokens_daily", "limit": 10, "subject_kind": "principal", "subject_id": UUID().uuidString], key: t.adminKey)
+                .expectProblem(.badRequest)
+            let keys = try await api.get("/v1/tenants/\(t.slug)/api-keys", key: t.adminKey)
+            let keyID = try #require(keys.items.first?["id"] as? String)
+            try await api.post(base, ["metric": "tokens_daily", "limit": 10, "subject_kind": "api_key", "subject_id": keyID], key: t.adminKey)
+                .expectProblem(.badRequest)
+            #expect(try await api.post(base, ["metric": "requests", "limit": 5, "subject_kind": "api_key", "subject_id": keyID], key: t.adminKey).status == .created)
+
+            let changed = try await api.patch("\(base)/\(id)", ["limit": 75, "burst": NSNull()], key: t.adminKey)
+            #expect(changed.status == .ok && changed.json["limit"] as? Int == 75 && changed.json["burst"] == nil, "\(changed.text)")
+            #expect(try await api.get(base, key: t.adminKey).items.count == 2)
+            #expect(try await api.delete("\(base)/\(id)", key: t.adminKey).status == .noContent)
+            try await api.get("\(base)/\(id)", key: t.adminKey).expectProblem(.notFound)
+            let audit = try await api.get("/v1/tenants/\(t.slug)/audit-events?limit=100", key: t.adminKey)
+            let actions = Set(audit.items.compactMap { $0["action"] as? String })
+            #expect(actions.isSuperset(of: ["quota_policy.create", "quota_policy.update", "quota_policy.delete"]))
+            // A viewer reads the status but cannot change policies.
+            let (_, viewer) = try await api.principal(in: t, role: "viewer")
+            try await api.post(base, ["metric": "requests", "limit": 1], key: viewer).expectProblem(.forbidden)
+            #expect(try await api.get("\(base)/status", key: viewer).status == .ok)
+        }
+    }
+
+    @Test func aDailyBudgetOf100AdmitsExactly100Of200ConcurrentReservations() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qbud")
+            _ = try await Self.policy(api, t, ["metric": "tokens_daily", "limit": 100])
+            let (_, key) = try await api.principal(in: t, role: "viewer")
+            let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        let r = try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 1])
+                        return r.json["allowed"] as? Bool == true
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(admitted == 100)
+            let status = try await api.get("/v1/tenants/\(t.slug)/quotas/status", key: t.adminKey)
+            let limit = try #require((status.json["limits"] as? [[String: Any]])?.first)
+            #expect(limit["reserved"] as? Int == 100 && limit["remaining"] as? Int == 0, "\(status.text)")
+        }
+    }
+
+    @Test func aRequestRateDenialIs429WithRateLimitFieldsAndCostsNothing() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qrate")
+            let (principal, key) = try await api.principal(in: t, role: "viewer")
+            _ = try await Self.policy(api, t, ["metric": "requests", "limit": 1, "burst": 3, "subject_kind": "principal", "subject_id": principal])
+            for _ in 0..<3 {
+                #expect(try await Self.check(api, t, credential: key, quota: ["requests": 1]).json["allowed"] as? Bool == true)
+            }
+            let refused = try await Self.check(api, t, credential: key, quota: ["requests": 1])
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.json["reason"] as? String == "quota_requests")
+            #expect(refused.headers[.retryAfter] == "1")
+            #expect(refused.headers[HTTPField.Name("RateLimit-Policy")!] == "\"requests\";q=1;w=1")
+            #expect(refused.headers[HTTPField.Name("RateLimit")!]?.hasPrefix("\"requests\";r=0") == true)
+            // A permission denial draws nothing, and checks without a quota ask are not limited.
+            #expect(try await Self.check(api, t, credential: key, permission: "admin:user", quota: ["requests": 1]).json["reason"] as? String == "permission_denied")
+            #expect(try await api.post("/v1/check", ["credential": key, "permission": "documents:read"], key: t.adminKey).json["allowed"] as? Bool == true)
+            // Another principal of the tenant has its own (unlimited) standing.
+            let (_, other) = try await api.principal(in: t, role: "viewer")
+            #expect(try await Self.check(api, t, credential: other, quota: ["requests": 1]).json["allowed"] as? Bool == true)
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await Self.check(api, t, credential: key, quota: ["requests": 1]).json["allowed"] as? Bool == true)
+        }
+    }
+
+    @Test func usageSettlesReservationsAndRepeatedKeysCountOnce() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qset")
+            _ = try await Self.policy(api, t, ["metric": "tokens_daily", "limit": 100])
+            let (principal, key) = try await api.principal(in: t, role: "viewer")
+            let first = try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 60])
+            let reservation = try #require(first["reservation_id"], "\(first.text)")
+            let second = try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 60])
+            #expect(second.status == .tooManyRequests && second.json["reason"] as? String == "quota_tokens_daily")
+            // The work used 30 tokens: the report settles the reservation (refunding 30).
+            let event: [String: any Sendable] = [
+                "idempotency_key": "evt-1", "principal_id": principal, "model": "gpt-x", "input_tokens": 20, "output_tokens": 10,
+                "status": "success", "reservation_id": reservation,
+            ]
+            let stored = try await api.post("/v1/usage", event, key: t.adminKey)
+            #expect(stored.status == .ok && stored.json["accepted"] as? Int == 1, "\(stored.text)")
+            let again = try await api.post("/v1/usage", ["events": [event, event]], key: t.adminKey)
+            #expect(again.json["accepted"] as? Int == 0 && again.json["duplicates"] as? Int == 2, "\(again.text)")
+            #expect(try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 60]).json["allowed"] as? Bool == true)
+            #expect(try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 11]).json["allowed"] as? Bool == false)
+
+            let summary = try await api.get("/v1/tenants/\(t.slug)/usage?group_by=model", key: t.adminKey)
+            let line = try #require(summary.items.first, "\(summary.text)")
+            #expect(line["key"] as? String == "gpt-x" && line["events"] as? Int == 1 && line["input_tokens"] as? Int == 20)
+            // The rollup matches the ledger, and another tenant sees none of it.
+            let other = try await api.seedTenant(prefix: "qset-o")
+            #expect(try await api.get("/v1/tenants/\(other.slug)/usage?group_by=model", key: other.adminKey).items.isEmpty)
+            try await api.get("/v1/tenants/\(t.slug)/usage", key: other.adminKey).expectProblem(.notFound)
+        }
+    }
+
+    @Test func badUsageIsRefusedWholeAndStoresNothing() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qbad")
+            let good: [String: any Sendable] = ["idempotency_key": "ok-1", "model": "m", "input_tokens": 1, "output_tokens": 1, "status": "success"]
+            var bad = good
+            bad["idempotency_key"] = "bad-1"
+            bad["input_tokens"] = -5
+            let refused = try await api.post("/v1/usage", ["events": [good, bad]], key: t.adminKey)
+            refused.expectProblem(.badRequest)
+            #expect(refused["detail"]?.hasPrefix("events[1].input_tokens") == true, "\(refused.text)")
+            var old = good
+            old["timestamp"] = "2001-01-01T00:00:00Z"
+            try await api.post("/v1/usage", old, key: t.adminKey).expectProblem(.badRequest)
+            var foreign = good
+            foreign["tenant_id"] = UUID().uuidString
+            try await api.post("/v1/usage", foreign, key: t.adminKey).expectProblem(.badRequest)
+            try await api.post("/v1/usage", ["events": [String]()], key: t.adminKey).expectProblem(.badRequest)
+            #expect(try await api.get("/v1/tenants/\(t.slug)/usage", key: t.adminKey).items.isEmpty)
+            // The good event was not stored either: reporting it now accepts it.
+            #expect(try await api.post("/v1/usage", good, key: t.adminKey).json["accepted"] as? Int == 1)
+            // Platform callers name the tenant, which must exist.
+            var platformEvent = good
+            platformEvent["idempotency_key"] = "plat-1"
+            try await api.post("/v1/usage", platformEvent).expectProblem(.badRequest)
+            platformEvent["tenant_id"] = UUID().uuidString
+            try await api.post("/v1/usage", platformEvent).expectProblem(.badRequest)
+            platformEvent["tenant_id"] = t.tenantID
+            #expect(try await api.post("/v1/usage", platformEvent).json["accepted"] as? Int == 1)
+        }
+    }
+
+    @Test func unsettledReservationsAreReleasedAfterTheirTime() async throws {
+        try await Fixture.withCustomServer({ $0.reservationTTL = .seconds(1) }) { api, _ in
+            let t = try await api.seedTenant(prefix: "qttl")
+            _ = try await Self.policy(api, t, ["metric": "tokens_monthly", "limit": 10])
+            let (_, key) = try await api.principal(in: t, role: "viewer")
+            #expect(try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 10]).json["allowed"] as? Bool == true)
+            #expect(try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 1]).json["allowed"] as? Bool == false)
+            try await Task.sleep(for: .milliseconds(2200))
+            #expect(try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 10]).json["allowed"] as? Bool == true)
+        }
+    }
+
+    @Test func forwardAuthDrawsOneRequestPerCall() async throws {
+        try await Fixture.withCustomServer({ $0.authzRulesPath = "tests/http/authz-rules.txt" }) { api, _ in
+            let t = try await api.seedTenant(prefix: "qauthz")
+            let (principal, key) = try await api.principal(in: t, role: "viewer")
+            _ = try await Self.policy(api, t, ["metric": "requests", "limit": 1, "subject_kind": "principal", "subject_id": principal])
+            let headers: HTTPFields = [
+                .authorization: "Bearer \(key)", HTTPField.Name("X-Original-Method")!: "GET", HTTPField.Name("X-Original-URI")!: "/documents/1",
+            ]
+            #expect(try await api.request(.get, "/v1/authz", key: nil, headers: headers).status == .ok)
+            let refused = try await api.request(.get, "/v1/authz", key: nil, headers: headers)
+            refused.expectProblem(.tooManyRequests, code: "quota-requests")
+            #expect(refused.headers[.retryAfter] == "1")
+        }
+    }
+
+    @Test func calendarWindowsAreUTCDaysAndMonths() {
+        #expect(UTCCalendar.day(unixSeconds: 0) == 0)
+        #expect(UTCCalendar.day(unixSeconds: -1) == -1)
+        let day = UTCCalendar.day(year: 2028, month: 2, day: 29)
+        #expect(UTCCalendar.civil(day: day) == (2028, 2, 29))
+        #expect(UTCCalendar.firstDay(month: UTCCalendar.month(day: day)) == UTCCalendar.day(year: 2028, month: 2, day: 1))
+        #expect(UTCCalendar.firstDay(month: UTCCalendar.month(day: day) + 1) == UTCCalendar.day(year: 2028, month: 3, day: 1))
+        #expect(UTCCalendar.firstDay(month: 2026 * 12 + 12) == UTCCalendar.day(year: 2027, month: 1, day: 1))
+    }
+
+    @Test func tokenBucketsRefillAtTheirRateUpToTheirSize() {
+        var bucket = TokenBucket(rate: 10, capacity: 5, now: 0)
+        bucket.take(5)
+        #expect(bucket.wait(for: 1) == 0.1)
+        bucket.refill(now: 1_000_000_000)
+        #expect(bucket.tokens == 5)
+        #expect(bucket.wait(for: 6) == .infinity)
+    }
+}
