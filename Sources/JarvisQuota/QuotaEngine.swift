@@ -1,5 +1,6 @@
 public import Foundation
 public import JarvisStore
+public import Logging
 internal import Synchronization
 #if canImport(Glibc)
 internal import Glibc
@@ -30,9 +31,15 @@ public final class QuotaEngine: Sendable {
     }
 
     private let shards: [Shard]
+    /// This instance's shares of the global limits.
+    public let allowances: GlobalAllowances
 
-    public init(platform: Database, plans: PlanQuotas = .none, reservationTTL: Duration = .seconds(900), refreshInterval: Duration = .seconds(5)) {
+    public init(
+        platform: Database, plans: PlanQuotas = .none, reservationTTL: Duration = .seconds(900), refreshInterval: Duration = .seconds(5),
+        logger: Logger = Logger(label: "jarvis.quota")
+    ) {
         self.platform = platform
+        allowances = GlobalAllowances(platform: platform, logger: logger)
         self.plans = plans
         self.reservationTTL = reservationTTL
         self.refreshInterval = refreshInterval
@@ -54,35 +61,111 @@ public final class QuotaEngine: Sendable {
     }
 
     /// Decides `ask` for `caller`: admitted (with a reservation id when tokens were reserved) or
-    /// denied with the limit that refused it. PostgreSQL only on the tenant's first check or
-    /// after its policies changed.
+    /// denied with the limit that refused it. All or nothing: a denial spends nothing. From memory,
+    /// except on the tenant's first check, after its policies changed, and when this instance's
+    /// allowance of a limit is spent.
     public func admit(_ ask: QuotaAsk, caller: QuotaCaller) async throws -> QuotaDecision {
         let shard = shard(caller.tenantID)
-        let ttl = Self.nanoseconds(reservationTTL)
+        let now = Self.monotonicNanoseconds()
+        let unix = Self.unixSeconds()
+        let day = UTCCalendar.day(unixSeconds: unix)
+        var drawn: [(QuotaPolicy, Int64)] = []
         while true {
-            let now = Self.monotonicNanoseconds()
-            let unix = Self.unixSeconds()
-            let decided = shard.state.withLock { s -> QuotaDecision? in
-                guard s.tenants[caller.tenantID]?.policiesStale == false else { return nil }
-                // Nothing limits this tenant and nothing is asked that needs counting.
-                if ask.tokens == 0, s.tenants[caller.tenantID]!.policies.isEmpty { return .admitted(reservation: nil) }
-                return s.tenants[caller.tenantID]!.admit(
-                    ask, caller: caller, now: now, unixSeconds: unix, reservationTTL: ttl, makeID: { UUIDv7.make() })
+            enum Step { case load, decided(QuotaDecision), draw([(QuotaPolicy, Int64)], released: [(GlobalAllowances.Key, Int64)]) }
+            let step = shard.state.withLock { s -> Step in
+                guard var state = s.tenants[caller.tenantID], !state.policiesStale else { return .load }
+                let released = state.sweep(now: now, day: day)
+                let applicable = state.applicable(ask, caller: caller)
+                s.tenants[caller.tenantID] = state
+                if applicable.isEmpty && ask.tokens == 0 && released.isEmpty { return .decided(.admitted(reservation: nil)) }
+                return .draw(applicable, released: released)
             }
-            if let decided {
-                refreshIfDue(caller.tenantID, now: now)
-                return decided
+            switch step {
+            case .load:
+                try await load(caller.tenantID)
+                continue
+            case .decided(let decision):
+                return decision
+            case .draw(let applicable, let released):
+                for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
+                drawn = applicable
             }
-            try await load(caller.tenantID)
+            break
         }
+        var taken: [(GlobalAllowances.Key, Int64)] = []
+        for (policy, amount) in drawn {
+            let key = GlobalAllowances.Key(
+                tenantID: caller.tenantID, subject: policy.subject, metric: policy.metric, window: TenantQuota.window(policy.metric, day: day))
+            let granted: Bool
+            do {
+                granted = try await allowances.take(key, amount: Double(amount), spec: Self.spec(policy), now: now)
+            } catch {
+                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                throw error
+            }
+            guard granted else {
+                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                return .denied(Self.denial(policy, amount: amount, unixSeconds: unix))
+            }
+            taken.append((key, amount))
+        }
+        refreshIfDue(caller.tenantID, now: now)
+        guard ask.tokens > 0 else { return .admitted(reservation: nil) }
+        let id = UUIDv7.make()
+        let budgets = taken.filter { $0.0.metric.isTokens }.map(\.0)
+        let ttl = Self.nanoseconds(reservationTTL)
+        shard.state.withLock { s in
+            s.tenants[caller.tenantID]?.reserve(ask.tokens, caller: caller, allowances: budgets, now: now, day: day, ttl: ttl, id: id)
+        }
+        return .admitted(reservation: id)
     }
 
-    /// Counts a committed usage event and settles its reservation. A tenant not in memory is
+    static func spec(_ policy: QuotaPolicy) -> GlobalAllowances.Spec {
+        policy.metric == .requests
+            ? .init(rate: Double(policy.limit), limit: Double(policy.capacity))
+            : .init(rate: 0, limit: Double(policy.limit))
+    }
+
+    static func denial(_ policy: QuotaPolicy, amount: Int64, unixSeconds: Int64) -> QuotaDenial {
+        if policy.metric == .requests {
+            let wait = policy.limit > 0 && amount <= policy.capacity ? max(Int64((Double(amount) / Double(policy.limit)).rounded(.up)), 1) : 3600
+            return QuotaDenial(metric: .requests, limit: policy.limit, retryAfter: wait, remaining: 0, window: 1)
+        }
+        return QuotaDenial(
+            metric: policy.metric, limit: policy.limit, retryAfter: TenantQuota.secondsToReset(policy.metric, unixSeconds: unixSeconds),
+            remaining: 0, window: policy.metric == .tokensDaily ? 86_400 : 86_400 * 30)
+    }
+
+    /// Counts a committed usage event and settles its reservation: what it reserved beyond the use
+    /// goes back to the allowances, use beyond it is charged to them. A tenant not in memory is
     /// skipped: its next load reads the event from the rollup.
     public func record(tenantID: UUID, principalID: UUID?, tokens: Int64, reservation: UUID?, occurredAt: Date) {
         let eventDay = UTCCalendar.day(unixSeconds: Int64(occurredAt.timeIntervalSince1970.rounded(.down)))
-        shard(tenantID).state.withLock { s in
-            s.tenants[tenantID]?.record(tokens: tokens, principalID: principalID, reservation: reservation, eventDay: eventDay)
+        let now = Self.monotonicNanoseconds()
+        let (settled, budgets) = shard(tenantID).state.withLock { s -> (TenantQuota.Reservation?, [QuotaPolicy]) in
+            guard var state = s.tenants[tenantID] else { return (nil, []) }
+            let settled = state.record(tokens: tokens, principalID: principalID, reservation: reservation, eventDay: eventDay)
+            s.tenants[tenantID] = state
+            let caller = QuotaCaller(tenantID: tenantID, principalID: principalID ?? UsageTotals.nobody, apiKeyID: nil)
+            return (settled, state.policies.filter { $0.metric.isTokens && caller.applies($0.subject) })
+        }
+        if let settled {
+            for key in settled.allowances {
+                let difference = settled.amount - tokens
+                if difference >= 0 {
+                    allowances.giveBack(key, amount: Double(difference))
+                } else if let policy = budgets.first(where: { $0.metric == key.metric && $0.subject == key.subject }) {
+                    allowances.charge(key, amount: Double(-difference), spec: Self.spec(policy), now: now)
+                }
+            }
+            return
+        }
+        // Used without a reservation here (none made, or made on another instance): charged as is.
+        guard eventDay == UTCCalendar.day(unixSeconds: Self.unixSeconds()) || budgets.contains(where: { $0.metric == .tokensMonthly }) else { return }
+        for policy in budgets {
+            let key = GlobalAllowances.Key(tenantID: tenantID, subject: policy.subject, metric: policy.metric, window: TenantQuota.window(policy.metric, day: eventDay))
+            guard key.window == TenantQuota.window(policy.metric, day: UTCCalendar.day(unixSeconds: Self.unixSeconds())) else { continue }
+            allowances.charge(key, amount: Double(tokens), spec: Self.spec(policy), now: now)
         }
     }
 
@@ -150,7 +233,7 @@ public final class QuotaEngine: Sendable {
         let interval = Self.nanoseconds(refreshInterval)
         let shard = shard(tenantID)
         let due = shard.state.withLock { s -> Bool in
-            guard let last = s.refreshed[tenantID], now - last >= interval, s.tenants[tenantID]?.recordedDuringRefresh == nil else { return false }
+            guard let last = s.refreshed[tenantID], now >= last, now - last >= interval, s.tenants[tenantID]?.recordedDuringRefresh == nil else { return false }
             s.refreshed[tenantID] = now
             s.tenants[tenantID]?.recordedDuringRefresh = [:]
             return true
@@ -178,11 +261,19 @@ public final class QuotaEngine: Sendable {
         try await ensureLoaded(tenantID)
         let now = Self.monotonicNanoseconds()
         let unix = Self.unixSeconds()
-        return shard(tenantID).state.withLock { s -> [QuotaStatus] in
-            guard var state = s.tenants[tenantID] else { return [] }
-            state.sweep(now: now, day: UTCCalendar.day(unixSeconds: unix))
+        let day = UTCCalendar.day(unixSeconds: unix)
+        let (state, released) = shard(tenantID).state.withLock { s -> (TenantQuota?, [(GlobalAllowances.Key, Int64)]) in
+            guard var state = s.tenants[tenantID] else { return (nil, []) }
+            let released = state.sweep(now: now, day: day)
             s.tenants[tenantID] = state
-            return state.policies.map { policy in QuotaStatus(policy: policy, state: state, now: now, unixSeconds: unix) }
+            return (state, released)
+        }
+        for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
+        guard let state else { return [] }
+        return state.policies.map { policy in
+            let held = policy.metric == .requests
+                ? allowances.held(.init(tenantID: tenantID, subject: policy.subject, metric: .requests, window: 0)) : 0
+            return QuotaStatus(policy: policy, state: state, held: held, unixSeconds: unix)
         }
     }
 }
@@ -193,20 +284,17 @@ public struct QuotaStatus: Sendable {
     public let used: Int64
     public let reserved: Int64
     public let remaining: Int64
-    /// When the window restarts (budgets), or when the bucket is full again (requests).
+    /// When the window restarts (budgets), or the next second (requests).
     public let resetsAt: Date
 
-    init(policy: QuotaPolicy, state: TenantQuota, now: UInt64, unixSeconds: Int64) {
+    /// - Parameter held: for requests, this instance's allowance (the rate is shared by instances).
+    init(policy: QuotaPolicy, state: TenantQuota, held: Double, unixSeconds: Int64) {
         self.policy = policy
         if policy.metric == .requests {
-            var bucket = state.buckets[policy.subject] ?? TokenBucket(rate: Double(policy.limit), capacity: Double(policy.capacity), now: now)
-            bucket.refill(now: now)
-            let tokens = max(Int64(bucket.tokens.rounded(.down)), 0)
-            used = policy.capacity - tokens
+            used = 0
             reserved = 0
-            remaining = tokens
-            let toFull = policy.limit > 0 ? Double(policy.capacity) - bucket.tokens : 0
-            resetsAt = Date(timeIntervalSince1970: Double(unixSeconds) + max(toFull / Double(max(policy.limit, 1)), 0))
+            remaining = max(Int64(held.rounded(.down)), 0)
+            resetsAt = Date(timeIntervalSince1970: Double(unixSeconds + 1))
         } else {
             let day = UTCCalendar.day(unixSeconds: unixSeconds)
             let counter = state.counters[.init(subject: policy.subject, metric: policy.metric, window: TenantQuota.window(policy.metric, day: day))]

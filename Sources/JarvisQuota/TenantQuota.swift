@@ -51,8 +51,10 @@ public enum QuotaDecision: Sendable, Equatable {
     case denied(QuotaDenial)
 }
 
-/// One tenant's quota state in memory: its policies, request buckets, token counters and open
-/// reservations. A value behind its shard's lock; every method runs under that lock.
+/// One tenant's quota state in memory: its policies, token counters (for status) and open
+/// reservations. Whether a limit has room is `GlobalAllowances`' answer; this holds what the
+/// answer needs and what settling a reservation must give back. A value behind its shard's
+/// lock; every method runs under that lock.
 struct TenantQuota {
     struct CounterKey: Hashable {
         let subject: QuotaSubject
@@ -67,13 +69,14 @@ struct TenantQuota {
 
     struct Reservation {
         let keys: [CounterKey]
+        /// The budget allowances it drew on.
+        let allowances: [GlobalAllowances.Key]
         let amount: Int64
         let expires: UInt64
     }
 
     var policies: [QuotaPolicy]
     var policiesStale = false
-    var buckets: [QuotaSubject: TokenBucket] = [:]
     var counters: [CounterKey: Counter] = [:]
     var reservations: [UUID: Reservation] = [:]
     var nextSweep: UInt64 = 0
@@ -87,7 +90,11 @@ struct TenantQuota {
     }
 
     static func window(_ metric: QuotaMetric, day: Int64) -> Int64 {
-        metric == .tokensDaily ? day : UTCCalendar.month(day: day)
+        switch metric {
+        case .requests: return 0
+        case .tokensDaily: return day
+        case .tokensMonthly: return UTCCalendar.month(day: day)
+        }
     }
 
     /// Seconds from `unixSeconds` to the end of the window holding it.
@@ -97,87 +104,61 @@ struct TenantQuota {
         return max(end * 86_400 - unixSeconds, 1)
     }
 
-    /// Releases reservations past their time and forgets counters of ended days and months.
-    mutating func sweep(now: UInt64, day: Int64) {
+    /// Reservations past their time: removed, with their counters released. - Returns: what
+    /// they held of each budget allowance, to give back.
+    mutating func sweep(now: UInt64, day: Int64) -> [(GlobalAllowances.Key, Int64)] {
         if day != self.day {
             let month = UTCCalendar.month(day: day)
             counters = counters.filter { $0.key.window == ($0.key.metric == .tokensDaily ? day : month) }
             self.day = day
         }
-        guard now >= nextSweep else { return }
+        guard now >= nextSweep else { return [] }
         nextSweep = now + 1_000_000_000
+        var released: [(GlobalAllowances.Key, Int64)] = []
         for (id, reservation) in reservations where reservation.expires <= now {
             release(reservation)
             reservations[id] = nil
+            released += reservation.allowances.map { ($0, reservation.amount) }
         }
+        return released
     }
 
     private mutating func release(_ reservation: Reservation) {
         for key in reservation.keys { counters[key, default: Counter()].reserved -= reservation.amount }
     }
 
-    /// Decides `ask` for `caller` and, when admitted, takes the requests and reserves the tokens.
-    /// All or nothing: a denial consumes nothing.
-    mutating func admit(
-        _ ask: QuotaAsk, caller: QuotaCaller, now: UInt64, unixSeconds: Int64, reservationTTL: UInt64, makeID: () -> UUID
-    ) -> QuotaDecision {
-        let day = UTCCalendar.day(unixSeconds: unixSeconds)
-        sweep(now: now, day: day)
-        var worst: QuotaDenial?
-        func consider(_ denial: QuotaDenial) {
-            if worst == nil || denial.retryAfter > worst!.retryAfter { worst = denial }
+    /// The policies `ask` draws on for `caller`, each with the amount.
+    func applicable(_ ask: QuotaAsk, caller: QuotaCaller) -> [(QuotaPolicy, Int64)] {
+        policies.compactMap { policy in
+            guard caller.applies(policy.subject) else { return nil }
+            let amount = policy.metric == .requests ? ask.requests : ask.tokens
+            return amount > 0 ? (policy, amount) : nil
         }
-        var takes: [QuotaSubject] = []
-        for policy in policies where caller.applies(policy.subject) {
-            if policy.metric == .requests {
-                guard ask.requests > 0 else { continue }
-                var bucket = buckets[policy.subject] ?? TokenBucket(rate: Double(policy.limit), capacity: Double(policy.capacity), now: now)
-                if bucket.rate != Double(policy.limit) || bucket.capacity != Double(policy.capacity) {
-                    bucket.reconfigure(rate: Double(policy.limit), capacity: Double(policy.capacity), now: now)
-                }
-                bucket.refill(now: now)
-                buckets[policy.subject] = bucket
-                let wait = bucket.wait(for: Double(ask.requests))
-                if wait > 0 {
-                    consider(QuotaDenial(
-                        metric: .requests, limit: policy.limit, retryAfter: wait.isFinite ? max(Int64(wait.rounded(.up)), 1) : 3600,
-                        remaining: max(Int64(bucket.tokens), 0), window: 1))
-                } else {
-                    takes.append(policy.subject)
-                }
-            } else {
-                guard ask.tokens > 0 else { continue }
-                let counter = counters[CounterKey(subject: policy.subject, metric: policy.metric, window: Self.window(policy.metric, day: day))] ?? Counter()
-                if counter.used + counter.reserved + ask.tokens > policy.limit {
-                    let reset = Self.secondsToReset(policy.metric, unixSeconds: unixSeconds)
-                    consider(QuotaDenial(
-                        metric: policy.metric, limit: policy.limit, retryAfter: reset,
-                        remaining: max(policy.limit - counter.used - counter.reserved, 0),
-                        window: policy.metric == .tokensDaily ? 86_400 : 86_400 * 30))
-                }
-            }
-        }
-        if let worst { return .denied(worst) }
-        for subject in takes { buckets[subject]?.take(Double(ask.requests)) }
-        guard ask.tokens > 0 else { return .admitted(reservation: nil) }
-        // Counted for the tenant and the principal whether or not a policy names them, so a
-        // policy added later and the status endpoint see what is already reserved. (Token
-        // budgets per API key are refused by the API: usage events do not name the key.)
+    }
+
+    /// Records an admitted token reservation. Counted for the tenant and the principal whether or
+    /// not a policy names them, so a policy added later and the status endpoint see it.
+    mutating func reserve(
+        _ tokens: Int64, caller: QuotaCaller, allowances: [GlobalAllowances.Key], now: UInt64, day: Int64, ttl: UInt64, id: UUID
+    ) {
         var keys: [CounterKey] = []
         for subject in [QuotaSubject.tenant, .principal(caller.principalID)] {
             for metric in [QuotaMetric.tokensDaily, .tokensMonthly] {
                 keys.append(CounterKey(subject: subject, metric: metric, window: Self.window(metric, day: day)))
             }
         }
-        for key in keys { counters[key, default: Counter()].reserved += ask.tokens }
-        let id = makeID()
-        reservations[id] = Reservation(keys: keys, amount: ask.tokens, expires: now + reservationTTL)
-        return .admitted(reservation: id)
+        for key in keys { counters[key, default: Counter()].reserved += tokens }
+        reservations[id] = Reservation(keys: keys, allowances: allowances, amount: tokens, expires: now + ttl)
     }
 
     /// Counts used tokens (from a committed usage event) and settles its reservation, if open.
-    mutating func record(tokens: Int64, principalID: UUID?, reservation: UUID?, eventDay: Int64) {
-        if let reservation, let open = reservations.removeValue(forKey: reservation) { release(open) }
+    /// - Returns: the reservation that was settled, if any.
+    mutating func record(tokens: Int64, principalID: UUID?, reservation: UUID?, eventDay: Int64) -> Reservation? {
+        var settled: Reservation?
+        if let reservation, let open = reservations.removeValue(forKey: reservation) {
+            release(open)
+            settled = open
+        }
         var subjects: [QuotaSubject] = [.tenant]
         if let principalID { subjects.append(.principal(principalID)) }
         for subject in subjects {
@@ -189,5 +170,6 @@ struct TenantQuota {
                 recordedDuringRefresh?[key, default: 0] += tokens
             }
         }
+        return settled
     }
 }

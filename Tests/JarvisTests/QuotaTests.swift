@@ -193,13 +193,4 @@ import Testing
         #expect(UTCCalendar.firstDay(month: UTCCalendar.month(day: day) + 1) == UTCCalendar.day(year: 2028, month: 3, day: 1))
         #expect(UTCCalendar.firstDay(month: 2026 * 12 + 12) == UTCCalendar.day(year: 2027, month: 1, day: 1))
     }
-
-    @Test func tokenBucketsRefillAtTheirRateUpToTheirSize() {
-        var bucket = TokenBucket(rate: 10, capacity: 5, now: 0)
-        bucket.take(5)
-        #expect(bucket.wait(for: 1) == 0.1)
-        bucket.refill(now: 1_000_000_000)
-        #expect(bucket.tokens == 5)
-        #expect(bucket.wait(for: 6) == .infinity)
-    }
 }

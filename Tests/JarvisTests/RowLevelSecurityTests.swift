@@ -88,6 +88,10 @@ import Testing
                     "/v1/usage", ["idempotency_key": "rls-1", "model": "m", "input_tokens": 1, "output_tokens": 2, "status": "success"],
                     key: seeded.adminKey)
                 try #require(usage.json["accepted"] as? Int == 1, "\(usage.text)")
+                // A check that reserves tokens takes an allowance of the budget (a quota_allowances row).
+                let check = try await api.post(
+                    "/v1/check", ["credential": seeded.adminKey, "permission": "tenant:read", "quota": ["tokens_estimate": 1]], key: seeded.adminKey)
+                try #require(check.json["allowed"] as? Bool == true, "\(check.text)")
             }
             return (a, b)
         }

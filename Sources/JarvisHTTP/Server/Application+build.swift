@@ -49,7 +49,7 @@ public struct JarvisApplication: Sendable {
         }
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
         platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
-        let quotas = QuotaEngine(platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL)
+        let quotas = QuotaEngine(platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger)
         quotaBox.engine = quotas
         self.quotas = quotas
         usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
@@ -157,7 +157,7 @@ public struct JarvisApplication: Sendable {
             responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
         application.addServices(
-            invalidations, lastUsed, signingKeys, securityEvents, usage, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
+            invalidations, lastUsed, signingKeys, securityEvents, usage, quotas.allowances, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
         return application
     }
 }

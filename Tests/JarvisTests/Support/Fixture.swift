@@ -79,6 +79,7 @@ enum Fixture {
         Task { try await application.invalidations.run() }
         // Usage ingestion answers after its group commit, which this service runs.
         Task { try await application.usage.run() }
+        Task { try await application.quotas.allowances.run() }
         for _ in 0..<200 where !application.invalidations.isConnected { try await Task.sleep(for: .milliseconds(10)) }
     }
 

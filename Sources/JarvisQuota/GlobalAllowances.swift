@@ -1,0 +1,188 @@
+internal import Foundation
+public import JarvisStore
+public import Logging
+public import ServiceLifecycle
+internal import Synchronization
+
+/// This instance's share of each global limit (`quota_allowances`). A check spends from the
+/// local allowance in memory; when it runs dry the instance takes more from PostgreSQL (one
+/// take at a time per limit), and every `interval` a background pass gives back what it holds
+/// beyond its recent need and tops up what it is short of — one statement for all active limits.
+///
+/// So instances together never admit more than the limit (requests: the bucket's refill;
+/// budgets: the window's total), and a check waits for the database only when its allowance is
+/// spent. Without the database an instance spends what it holds, then refuses (fails closed).
+public final class GlobalAllowances: Service, Sendable {
+    struct Key: Hashable, Sendable {
+        let tenantID: UUID
+        let subject: QuotaSubject
+        let metric: QuotaMetric
+        let window: Int64
+    }
+
+    /// What the global row needs to know of the policy: the bucket's rate and size, or the budget.
+    struct Spec: Sendable, Equatable {
+        var rate: Double
+        var limit: Double
+    }
+
+    struct Local {
+        var spec: Spec
+        var tokens: Double = 0
+        var spentSinceTick: Double = 0
+        var want: Double
+        var lastUsed: UInt64
+        /// No more to take until then (the global limit was reached).
+        var dryUntil: UInt64 = 0
+        var taking: Task<Void, any Error>?
+    }
+
+    let platform: Database
+    let logger: Logger
+    let interval: Duration
+    // Locking rule: every local allowance and its take in flight change together.
+    private let locals = Mutex<[Key: Local]>([:])
+
+    public init(platform: Database, logger: Logger, interval: Duration = .milliseconds(100)) {
+        self.platform = platform
+        self.logger = logger
+        self.interval = interval
+    }
+
+    var intervalSeconds: Double { Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18 }
+
+    /// How much to hold: enough for a couple of intervals at the recent pace, and at least `amount`.
+    func initialWant(_ spec: Spec, metric: QuotaMetric, amount: Double) -> Double {
+        if metric == .requests { return min(spec.limit, max(amount, spec.rate * intervalSeconds * 2, 1)) }
+        return min(spec.limit, max(amount, (spec.limit / 50).rounded(.up), 1))
+    }
+
+    /// Spends `amount` of `key`'s limit. - Returns: false when the limit has nothing left for it.
+    func take(_ key: Key, amount: Double, spec: Spec, now: UInt64) async throws -> Bool {
+        while true {
+            enum Step { case done(Bool), wait(Task<Void, any Error>) }
+            let step = locals.withLock { all -> Step in
+                var local = all[key] ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
+                local.spec = spec
+                local.lastUsed = now
+                defer { all[key] = local }
+                if local.tokens >= amount {
+                    local.tokens -= amount
+                    local.spentSinceTick += amount
+                    return .done(true)
+                }
+                if let taking = local.taking { return .wait(taking) }
+                if local.dryUntil > now { return .done(false) }
+                let wanted = max(local.want, amount) - local.tokens
+                let task = Task { try await self.topUp(key, spec: spec, wanted: wanted) }
+                local.taking = task
+                return .wait(task)
+            }
+            switch step {
+            case .done(let ok): return ok
+            case .wait(let task):
+                try await task.value
+                // A refusal noted by that take holds for everyone who waited on it.
+                if locals.withLock({ ($0[key]?.dryUntil ?? 0) > now && ($0[key]?.tokens ?? 0) < amount }) { return false }
+            }
+        }
+    }
+
+    /// What this instance holds of `key` now.
+    func held(_ key: Key) -> Double { locals.withLock { $0[key]?.tokens ?? 0 } }
+
+    /// Puts back what a refused multi-limit check, a refund or an expired reservation did not use.
+    func giveBack(_ key: Key, amount: Double) {
+        locals.withLock { all in all[key]?.tokens += amount }
+    }
+
+    /// Spends without asking (usage already happened); the allowance may go below zero.
+    func charge(_ key: Key, amount: Double, spec: Spec, now: UInt64) {
+        locals.withLock { all in
+            var local = all[key] ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
+            local.tokens -= amount
+            local.spentSinceTick += amount
+            local.lastUsed = now
+            all[key] = local
+        }
+    }
+
+    private func topUp(_ key: Key, spec: Spec, wanted: Double) async throws {
+        defer { locals.withLock { all in all[key]?.taking = nil } }
+        let granted = try await grant([(key, spec, 0, wanted)]).first ?? 0
+        let now = QuotaEngine.monotonicNanoseconds()
+        locals.withLock { all in
+            all[key]?.tokens += granted
+            // Less than asked: the limit is spent for now; do not ask again before the next pass.
+            if granted < wanted { all[key]?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
+        }
+    }
+
+    /// One round trip for many limits. - Returns: the grant of each, in order.
+    private func grant(_ requests: [(Key, Spec, Double, Double)]) async throws -> [Double] {
+        func column(_ value: ((Key, Spec, Double, Double)) -> String) -> TextArray { TextArray(requests.map(value)) }
+        let rows = try await platform.query(
+            """
+            SELECT jarvis_quota_grant(t, k, s, m, w, r, l, ret, want) AS granted
+            FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::float8[], $7::float8[], $8::float8[], $9::float8[])
+                 WITH ORDINALITY AS x(t, k, s, m, w, r, l, ret, want, n)
+            ORDER BY n
+            """,
+            [column { $0.0.tenantID.lowercasedString }, column { $0.0.subject.kind.rawValue },
+             column { ($0.0.subject.id ?? UsageTotals.nobody).lowercasedString }, column { $0.0.metric.rawValue },
+             column { String($0.0.window) }, column { String($0.1.rate) }, column { String($0.1.limit) },
+             column { String($0.2) }, column { String($0.3) }])
+        return try rows.all.map { Double(try $0.string("granted")) ?? 0 }
+    }
+
+    /// One background pass: give back the surplus of every active limit, top up the short ones,
+    /// and let go of limits unused for a while.
+    func tick() async {
+        let now = QuotaEngine.monotonicNanoseconds()
+        let idle: UInt64 = 10_000_000_000
+        let plan = locals.withLock { all -> [(Key, Spec, Double, Double)] in
+            var plan: [(Key, Spec, Double, Double)] = []
+            for (key, var local) in all where local.taking == nil {
+                if now > local.lastUsed, now - local.lastUsed > idle {
+                    if local.tokens > 0 { plan.append((key, local.spec, local.tokens, 0)) }
+                    all[key] = nil
+                    continue
+                }
+                // The pace of the last interval, smoothed; hold about two intervals of it.
+                let pace = local.spentSinceTick
+                local.want = min(local.spec.limit, max(local.want * 0.5 + pace * 1.5, initialWant(local.spec, metric: key.metric, amount: 1) / 4, 1))
+                local.spentSinceTick = 0
+                let surplus = local.tokens - local.want
+                if surplus > 1 {
+                    local.tokens -= surplus
+                    plan.append((key, local.spec, surplus, 0))
+                } else if surplus < -1 || local.tokens <= 0 {
+                    plan.append((key, local.spec, 0, local.want - local.tokens))
+                }
+                all[key] = local
+            }
+            return plan
+        }
+        guard !plan.isEmpty else { return }
+        do {
+            let granted = try await grant(plan)
+            locals.withLock { all in
+                for ((key, _, _, wanted), got) in zip(plan, granted) where wanted > 0 {
+                    all[key]?.tokens += got
+                    all[key]?.dryUntil = got < wanted ? now + UInt64(intervalSeconds * 1e9) : 0
+                }
+            }
+        } catch {
+            // Given-back tokens stay lost to the global row until the database is back; that errs
+            // towards refusing, never towards admitting.
+            logger.debug("quota allowances not refreshed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: interval)
+            await tick()
+        }
+    }
+}
