@@ -42,10 +42,10 @@ for _ in $(seq 1 100); do
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/test-server.log"; exit 1; }
   sleep 0.1
 done
-export JARVIS_URL="http://127.0.0.1:$PORT" JARVIS_ADMIN_KEY="$ADMIN_KEY" JARVIS_SERVER_LOG="$DATA/test-server.log"
+export JARVIS_URL="http://127.0.0.1:$PORT" JARVIS_ADMIN_KEY="$ADMIN_KEY" JARVIS_SERVER_LOG="$DATA/test-server.log" JARVIS_BIN="$BIN"
 
 log "HTTP checks (pytest)"
-"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/http
+"$VENV/bin/python" -m pytest -q -s -p no:cacheprovider tests/http
 
 log "schemathesis against openapi/openapi.yaml"
 make_tenant() {
