@@ -270,10 +270,19 @@ public final class QuotaEngine: Sendable {
         }
         for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
         guard let state else { return [] }
+        let leases = state.policies.contains { $0.metric == .concurrentWorkflows } ? try await LeaseStore.live(platform, tenantID: tenantID) : nil
         return state.policies.map { policy in
             let held = policy.metric == .requests
                 ? allowances.held(.init(tenantID: tenantID, subject: policy.subject, metric: .requests, window: 0)) : 0
-            return QuotaStatus(policy: policy, state: state, held: held, unixSeconds: unix)
+            var live: Int64 = 0
+            if let leases {
+                switch policy.subject {
+                case .tenant: live = leases.tenant
+                case .principal(let id): live = leases.principals[id] ?? 0
+                case .apiKey(let id): live = leases.keys[id] ?? 0
+                }
+            }
+            return QuotaStatus(policy: policy, state: state, held: held, live: live, unixSeconds: unix)
         }
     }
 }
@@ -287,10 +296,17 @@ public struct QuotaStatus: Sendable {
     /// When the window restarts (budgets), or the next second (requests).
     public let resetsAt: Date
 
-    /// - Parameter held: for requests, this instance's allowance (the rate is shared by instances).
-    init(policy: QuotaPolicy, state: TenantQuota, held: Double, unixSeconds: Int64) {
+    /// - Parameters:
+    ///   - held: for requests, this instance's allowance (the rate is shared by instances).
+    ///   - live: for concurrency limits, the live leases the policy counts.
+    init(policy: QuotaPolicy, state: TenantQuota, held: Double, live: Int64, unixSeconds: Int64) {
         self.policy = policy
-        if policy.metric == .requests {
+        if policy.metric == .concurrentWorkflows {
+            used = live
+            reserved = 0
+            remaining = max(policy.limit - live, 0)
+            resetsAt = Date(timeIntervalSince1970: Double(unixSeconds))
+        } else if policy.metric == .requests {
             used = 0
             reserved = 0
             remaining = max(Int64(held.rounded(.down)), 0)

@@ -33,7 +33,7 @@ public struct QuotaCaller: Sendable {
 }
 
 /// A refusal: which limit, and when to try again.
-public struct QuotaDenial: Sendable, Equatable {
+public struct QuotaDenial: Error, Sendable, Equatable {
     public let metric: QuotaMetric
     public let limit: Int64
     /// Whole seconds, at least 1.
@@ -91,7 +91,7 @@ struct TenantQuota {
 
     static func window(_ metric: QuotaMetric, day: Int64) -> Int64 {
         switch metric {
-        case .requests: return 0
+        case .requests, .concurrentWorkflows: return 0
         case .tokensDaily: return day
         case .tokensMonthly: return UTCCalendar.month(day: day)
         }
@@ -130,7 +130,7 @@ struct TenantQuota {
     /// The policies `ask` draws on for `caller`, each with the amount.
     func applicable(_ ask: QuotaAsk, caller: QuotaCaller) -> [(QuotaPolicy, Int64)] {
         policies.compactMap { policy in
-            guard caller.applies(policy.subject) else { return nil }
+            guard policy.metric.isHotPath, caller.applies(policy.subject) else { return nil }
             let amount = policy.metric == .requests ? ask.requests : ask.tokens
             return amount > 0 ? (policy, amount) : nil
         }

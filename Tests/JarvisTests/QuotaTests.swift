@@ -184,6 +184,47 @@ import Testing
         }
     }
 
+    @Test func aLeaseLimitHoldsUnderConcurrentAcquiresAndExpiredLeasesAreReclaimed() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qlease")
+            _ = try await Self.policy(api, t, ["metric": "concurrent_workflows", "limit": 3])
+            let (_, key) = try await api.principal(in: t, role: "operator")
+            let results = try await withThrowingTaskGroup(of: APIResponse.self) { group in
+                for i in 0..<12 {
+                    group.addTask { try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "run-\(i)", "ttl_seconds": 3], key: key) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let held = results.filter { $0.status == .created }
+            #expect(held.count == 3)
+            for refused in results where refused.status != .created {
+                refused.expectProblem(.tooManyRequests, code: "quota-concurrent-workflows")
+            }
+            let status = try await api.get("/v1/tenants/\(t.slug)/quotas/status", key: t.adminKey)
+            let limit = try #require((status.json["limits"] as? [[String: Any]])?.first)
+            #expect(limit["used"] as? Int == 3 && limit["remaining"] as? Int == 0, "\(status.text)")
+            // Releasing one frees a slot; a heartbeat keeps one alive past its first TTL.
+            let first = try #require(held[0]["id"])
+            let kept = try #require(held[1]["id"])
+            #expect(try await api.delete("/v1/leases/\(first)", key: key).status == .noContent)
+            try await api.delete("/v1/leases/\(first)", key: key).expectProblem(.notFound)
+            #expect(try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "again", "ttl_seconds": 1], key: key).status == .created)
+            try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "full"], key: key).expectProblem(.tooManyRequests)
+            try await Task.sleep(for: .milliseconds(2000))
+            #expect(try await api.post("/v1/leases/\(kept)/heartbeat", [:], key: key).status == .ok)
+            try await Task.sleep(for: .milliseconds(2200))
+            // The others expired without heartbeats: their slots are free again; the kept one still counts.
+            let after = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<3 { group.addTask { try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "late-\(i)"], key: key).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(after.filter { $0 == .created }.count == 2)
+            try await api.post("/v1/leases/\(UUID().uuidString)/heartbeat", [:], key: key).expectProblem(.notFound)
+            let (_, viewer) = try await api.principal(in: t, role: "viewer")
+            try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "v"], key: viewer).expectProblem(.forbidden)
+        }
+    }
+
     @Test func calendarWindowsAreUTCDaysAndMonths() {
         #expect(UTCCalendar.day(unixSeconds: 0) == 0)
         #expect(UTCCalendar.day(unixSeconds: -1) == -1)

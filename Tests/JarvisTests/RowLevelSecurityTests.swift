@@ -92,6 +92,8 @@ import Testing
                 let check = try await api.post(
                     "/v1/check", ["credential": seeded.adminKey, "permission": "tenant:read", "quota": ["tokens_estimate": 1]], key: seeded.adminKey)
                 try #require(check.json["allowed"] as? Bool == true, "\(check.text)")
+                let lease = try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "run-1"], key: seeded.adminKey)
+                try #require(lease.status == .created, "\(lease.text)")
             }
             return (a, b)
         }

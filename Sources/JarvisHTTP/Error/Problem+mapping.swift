@@ -24,6 +24,8 @@ extension Problem {
             return (from(error), false)
         case let error as QuotaError:
             return (from(error), false)
+        case let denial as QuotaDenial:
+            return (from(denial), false)
         case let error as StoreError:
             return from(error)
         case let error as any HTTPResponseError:

@@ -147,6 +147,7 @@ public struct JarvisApplication: Sendable {
         let usageController = UsageController(services: services, writer: usage)
         usageController.addIngestRoutes(to: v1.group("usage"))
         usageController.addReportRoutes(to: tenant.group("usage"))
+        LeaseController(services: services).addRoutes(to: v1.group("leases"))
         return router
     }
 
