@@ -59,6 +59,10 @@ api -X POST "$URL/v1/tenants" -d "{\"slug\":\"$SLUG\",\"name\":\"Bench\"}" >/dev
 SA=$(api -X POST "$URL/v1/tenants/$SLUG/service-accounts" -d '{"name":"svc"}' | jq -r .id)
 api -X POST "$URL/v1/tenants/$SLUG/role-bindings" -d "{\"principal_id\":\"$SA\",\"role\":\"developer\"}" >/dev/null
 KEY=$(api -X POST "$URL/v1/tenants/$SLUG/api-keys" -d "{\"principal_id\":\"$SA\",\"name\":\"bench\"}" | jq -r .key)
+# The usage reporter: a tenant service account with usage:write (tenant_admin holds it).
+REPORTER=$(api -X POST "$URL/v1/tenants/$SLUG/service-accounts" -d '{"name":"reporter"}' | jq -r .id)
+api -X POST "$URL/v1/tenants/$SLUG/role-bindings" -d "{\"principal_id\":\"$REPORTER\",\"role\":\"tenant_admin\"}" >/dev/null
+USAGE_KEY=$(api -X POST "$URL/v1/tenants/$SLUG/api-keys" -d "{\"principal_id\":\"$REPORTER\",\"name\":\"usage\"}" | jq -r .key)
 USER=$(api -X POST "$URL/v1/tenants/$SLUG/users" -d "{\"email\":\"bench@$SLUG.example\"}" | jq -r .id)
 PASSWORD="benchmark passphrase $SLUG"
 api -X PUT "$URL/v1/tenants/$SLUG/users/$USER/password" -d "{\"password\":\"$PASSWORD\"}" >/dev/null
@@ -113,6 +117,27 @@ scripted check run check "$CONNECTIONS" -s "$lua" "$URL"
 scripted check_batch run check_batch100 "$CONNECTIONS" -s "$lua" "$URL"
 scripted authz run authz "$CONNECTIONS" -s "$lua" "$URL"
 half() { python3 -c "print(int(float(open('$OUT/$1.txt.rps').read()) / 2))"; }
+# Quotas on the hot path: every seeded tenant gets a request rate and a daily token budget far
+# above what the run uses, so the figure is the cost of deciding, not of refusing.
+psql "$JARVIS_PLATFORM_DATABASE_URL" -qtAc "SELECT 1" >/dev/null
+python3 - "$SEED_KEYS" "$URL" "$ADMIN_KEY" <<'PY'
+import json, sys, urllib.request
+keys_file, url, admin = sys.argv[1:4]
+tenants = sorted({int(line.split()[0]) for line in open(keys_file)})
+def post(path, body):
+    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request).read()
+    except urllib.error.HTTPError as error:
+        if error.code != 409: raise
+for t in tenants:
+    post(f"/v1/tenants/seed-t{t:05d}/quotas", {"metric": "requests", "limit": 1000000, "burst": 1000000})
+    post(f"/v1/tenants/seed-t{t:05d}/quotas", {"metric": "tokens_daily", "limit": 10**15})
+PY
+scripted check_quota run check_quota "$CONNECTIONS" -s "$lua" "$URL"
+BENCH_KIND=usage BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_single "$CONNECTIONS" -s "$lua" "$URL"
+BENCH_KIND=usage_batch BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_batch1000 16 -s "$lua" "$URL"
+
 # p99 at half the maximum rate: each connection waits between requests (see requests.lua).
 (export BENCH_RATE=$(half check); scripted check run check_at_half_rate 32 -s "$lua" "$URL")
 (export BENCH_RATE=$(half authz); scripted authz run authz_at_half_rate 32 -s "$lua" "$URL")
@@ -124,6 +149,9 @@ run login_unknown_email 8 -s "$OUT/login-unknown.lua" "$URL/v1/auth/login"
 ratio check_vs_baseline_ratio check baseline
 ratio check_vs_post_baseline_ratio check baseline_post
 ratio authz_vs_baseline_ratio authz baseline
+ratio check_quota_vs_check_ratio check_quota check
+python3 -c "print(f'bench usage_single_events {float(open(\"$OUT/usage_single.txt.rps\").read()):.0f} events/s')"
+python3 -c "print(f'bench usage_batch1000_events {float(open(\"$OUT/usage_batch1000.txt.rps\").read()) * 1000:.0f} events/s')"
 python3 -c "print(f'bench check_batch100_decisions {float(open(\"$OUT/check_batch100.txt.rps\").read()) * 100:.0f} decisions/s')"
 ratio me_api_key_vs_baseline_ratio me_api_key baseline
 ratio me_jwt_vs_baseline_ratio me_jwt baseline

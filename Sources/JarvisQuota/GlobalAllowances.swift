@@ -152,11 +152,12 @@ public final class GlobalAllowances: Service, Sendable {
                 let pace = local.spentSinceTick
                 local.want = min(local.spec.limit, max(local.want * 0.5 + pace * 1.5, initialWant(local.spec, metric: key.metric, amount: 1) / 4, 1))
                 local.spentSinceTick = 0
+                // Hysteresis: only a holding well above or below the need is worth a round trip.
                 let surplus = local.tokens - local.want
-                if surplus > 1 {
+                if local.tokens > 2 * local.want, surplus >= 1 {
                     local.tokens -= surplus
                     plan.append((key, local.spec, surplus, 0))
-                } else if surplus < -1 || local.tokens <= 0 {
+                } else if local.tokens < local.want / 2, local.want - local.tokens >= 1 {
                     plan.append((key, local.spec, 0, local.want - local.tokens))
                 }
                 all[key] = local

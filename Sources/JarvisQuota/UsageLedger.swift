@@ -1,5 +1,5 @@
 internal import Foundation
-public import JarvisStore
+internal import JarvisStore
 
 /// The SQL of usage ingestion: keys first (the idempotency check), then the events whose keys were
 /// new, then the day rollup — one transaction, one statement per table, arrays bound as parameters.

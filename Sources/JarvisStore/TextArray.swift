@@ -6,15 +6,24 @@ public struct TextArray: SQLBindable, Sendable {
     public init(nullable elements: [String?]) { self.elements = elements }
 
     public var sqlText: String? {
-        "{" + elements.map { element in
-            guard let element else { return "NULL" }
-            var quoted = "\""
-            for character in element {
-                if character == "\"" || character == "\\" { quoted.append("\\") }
-                quoted.append(character)
+        // Built as bytes: usage batches send arrays of thousands of elements.
+        var out: [UInt8] = [123]
+        out.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(44) }
+            guard let element else {
+                out += "NULL".utf8
+                continue
             }
-            return quoted + "\""
-        }.joined(separator: ",") + "}"
+            out.append(34)
+            for byte in element.utf8 {
+                if byte == 34 || byte == 92 { out.append(92) }
+                out.append(byte)
+            }
+            out.append(34)
+        }
+        out.append(125)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -12,11 +12,30 @@ public enum Timestamp {
         var t = time_t(whole)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(
-            format4(Int(parts.tm_year) + 1900) + "-" + pad2(Int(parts.tm_mon) + 1) + "-" + pad2(Int(parts.tm_mday))
-                + "T" + pad2(Int(parts.tm_hour)) + ":" + pad2(Int(parts.tm_min)) + ":" + pad2(Int(parts.tm_sec))
-                + "." + pad6(micros) + "Z"
-        )
+        // Written digit by digit: this runs once per usage event and per audit row.
+        var out = [UInt8](repeating: 48, count: 27)
+        func put(_ value: Int, at end: Int, digits: Int) {
+            var v = value
+            for i in stride(from: end, to: end - digits, by: -1) {
+                out[i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+        }
+        put(Int(parts.tm_year) + 1900, at: 3, digits: 4)
+        out[4] = 45
+        put(Int(parts.tm_mon) + 1, at: 6, digits: 2)
+        out[7] = 45
+        put(Int(parts.tm_mday), at: 9, digits: 2)
+        out[10] = 84
+        put(Int(parts.tm_hour), at: 12, digits: 2)
+        out[13] = 58
+        put(Int(parts.tm_min), at: 15, digits: 2)
+        out[16] = 58
+        put(Int(parts.tm_sec), at: 18, digits: 2)
+        out[19] = 46
+        put(micros, at: 25, digits: 6)
+        out[26] = 90
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses PostgreSQL's ISO output (`2026-11-22 02:14:59.123456+00`) and RFC 3339
@@ -88,7 +107,4 @@ public enum Timestamp {
         return Date(timeIntervalSince1970: Double(epoch - offsetSeconds) + fraction)
     }
 
-    private static func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    private static func format4(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
-    private static func pad6(_ v: Int) -> String { String(repeating: "0", count: max(0, 6 - String(v).count)) + String(v) }
 }

@@ -1,6 +1,6 @@
 -- wrk script: cycles through requests built once at start, so wrk spends as little per request
 -- on every figure (the baseline uses it too). Environment:
---   BENCH_KIND   baseline | baseline_post | check | check_batch | authz | check_one
+--   BENCH_KIND   baseline | baseline_post | check | check_quota | check_batch | authz | usage | usage_batch
 --   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
 --   BENCH_ADMIN  the bearer credential that calls /v1/check
 --   BENCH_RATE   optional: aim at this many requests/s over all connections (open-ish loop)
@@ -29,6 +29,9 @@ for i = 1, count do
   elseif kind == "check" then
     prebuilt[i] = wrk.format("POST", "/v1/check", json,
       '{"credential":"' .. key(i) .. '","permission":"' .. permissions[i % #permissions + 1] .. '"}')
+  elseif kind == "check_quota" then
+    prebuilt[i] = wrk.format("POST", "/v1/check", json,
+      '{"credential":"' .. key(i) .. '","permission":"documents:read","quota":{"requests":1,"tokens_estimate":100}}')
   elseif kind == "check_batch" then
     if i > 1000 then break end
     local items = {}
@@ -56,5 +59,23 @@ if rate then
     local low = math.floor(per)
     if math.random() < per - low then return low + 1 end
     return low
+  end
+end
+
+-- Usage ingestion: every request carries fresh idempotency keys (a repeated key is not stored
+-- again, which would measure the duplicate path instead).
+if kind == "usage" or kind == "usage_batch" then
+  local thread_tag = string.format("%x%x", os.time(), math.random(1, 2^30))
+  local serial = 0
+  local size = kind == "usage" and 1 or 1000
+  local head = '{"model":"bench-model","model_version":"1.0.0","input_tokens":120,"output_tokens":80,"latency_ms":350,"status":"success","idempotency_key":"'
+  request = function()
+    local events = {}
+    for j = 1, size do
+      serial = serial + 1
+      events[j] = head .. thread_tag .. "-" .. serial .. '"}'
+    end
+    local body = size == 1 and events[1] or ('{"events":[' .. table.concat(events, ",") .. "]}")
+    return wrk.format("POST", "/v1/usage", json, body)
   end
 end

@@ -1,4 +1,5 @@
 internal import Hummingbird
+internal import NIOCore
 internal import Foundation
 internal import JarvisAccess
 internal import JarvisQuota
@@ -10,11 +11,6 @@ struct UsageController {
     let services: AppServices
     let writer: UsageWriter
 
-    static let maxEvents = 1_000
-    static let eventFields: Set<String> = [
-        "tenant_id", "principal_id", "model", "model_version", "prompt_version", "input_tokens", "output_tokens",
-        "latency_ms", "status", "timestamp", "idempotency_key", "reservation_id",
-    ]
     /// How far back and ahead an event's time may be: late reports are normal, far-off ones are mistakes.
     static let maxAge: TimeInterval = 35 * 86_400
     static let maxSkew: TimeInterval = 300
@@ -27,33 +23,22 @@ struct UsageController {
         group.get(use: summary)
     }
 
-    @Sendable func ingest(_ request: Request, context: JarvisRequestContext) async throws -> UsageIngestBody {
+    @Sendable func ingest(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let platformCaller = caller.tenantID == PlatformTenant.id
         guard caller.isSuperAdmin || caller.allows("usage:write") else {
             throw AccessError.forbidden("usage:write")
         }
-        let body = try await JSONBody.read(request, context: context, allowed: Self.eventFields.union(["events"]))
-        let objects: [[String: JSONValue]]
-        if let events = body.fields["events"] {
-            guard body.fields.count == 1 else { throw Problem.invalid("give either events or one event, not both") }
-            guard case .array(let list) = events, !list.isEmpty, list.count <= Self.maxEvents else {
-                throw Problem.invalid("events: a list of 1 to \(Self.maxEvents) events")
-            }
-            objects = try list.enumerated().map { index, value in
-                guard case .object(let fields) = value else { throw Problem.invalid("events[\(index)]: must be an object") }
-                if let unknown = fields.keys.sorted().first(where: { !Self.eventFields.contains($0) }) {
-                    throw Problem.invalid("events[\(index)]: unknown field '\(unknown.prefix(64))'")
-                }
-                return fields
-            }
-        } else {
-            objects = [body.fields]
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let parsed: UsageRequest
+        do {
+            parsed = try UsageRequest.parse(Array(body.readableBytesView))
+        } catch .invalid(let message) {
+            throw Problem.invalid(message)
         }
         let now = Date()
-        let events = try objects.enumerated().map { index, fields in
-            try Self.event(JSONBody(fields: fields), label: objects.count > 1 || body.fields["events"] != nil ? "events[\(index)]." : "",
-                           caller: caller, platformCaller: platformCaller, now: now)
+        let events = try parsed.events.enumerated().map { index, fields in
+            try Self.event(fields, label: parsed.batch ? "events[\(index)]." : "", caller: caller, platformCaller: platformCaller, now: now)
         }
         if platformCaller {
             // Events name their tenant: every one must exist (and not be deleted).
@@ -65,48 +50,73 @@ struct UsageController {
             if let missing = named.subtracting(found).first { throw Problem.invalid("tenant_id: no tenant \(missing.lowercasedString)") }
         }
         let outcomes = try await writer.submit(events)
-        return UsageIngestBody(
-            accepted: outcomes.count { $0 == .accepted }, duplicates: outcomes.count { $0 == .duplicate },
-            results: zip(events, outcomes).map { .init(idempotencyKey: $0.idempotencyKey, status: $1.rawValue) })
+        // Written by hand: a thousand results through JSONEncoder cost more than storing them.
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + events.count * 64)
+        out += #"{"accepted":"#.utf8
+        out += String(outcomes.count { $0 == .accepted }).utf8
+        out += #","duplicates":"#.utf8
+        out += String(outcomes.count { $0 == .duplicate }).utf8
+        out += #","results":["#.utf8
+        for (index, (event, outcome)) in zip(events, outcomes).enumerated() {
+            if index > 0 { out.append(44) }
+            out += #"{"idempotency_key":"#.utf8
+            JSONOutput.appendString(event.idempotencyKey, to: &out)
+            out += outcome == .accepted ? #","status":"accepted"}"#.utf8 : #","status":"duplicate"}"#.utf8
+        }
+        out += "]}".utf8
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
-    static func event(_ body: JSONBody, label: String, caller: Caller, platformCaller: Bool, now: Date) throws -> UsageEvent {
-        func named(_ field: String) -> String { label + field }
-        do {
-            let tenantID: UUID
-            if let given = try body.uuid("tenant_id") {
-                guard platformCaller || given == caller.tenantID else {
-                    throw Problem.invalid("tenant_id: a tenant's credential reports usage for its own tenant only")
-                }
-                tenantID = given
-            } else {
-                guard !platformCaller else { throw Problem.invalid("tenant_id: is required for platform callers") }
-                tenantID = caller.tenantID
+    static func event(_ fields: UsageRequest.Fields, label: String, caller: Caller, platformCaller: Bool, now: Date) throws -> UsageEvent {
+        func fail(_ detail: String) -> Problem { Problem.invalid(label + detail) }
+        func string(_ name: String, required: Bool = false, maxLength: Int) throws -> String? {
+            guard let value = fields.strings[name] else {
+                if required { throw fail("\(name): is required") }
+                return nil
             }
-            let key = try body.requiredString("idempotency_key", maxLength: 200)
-            guard !key.isEmpty else { throw Problem.invalid("idempotency_key: must not be empty") }
-            let model = try body.requiredString("model", maxLength: 200)
-            guard !model.isEmpty else { throw Problem.invalid("model: must not be empty") }
-            let status = try body.requiredString("status", maxLength: 32)
-            guard status.utf8.first.map({ $0 >= 97 && $0 <= 122 }) == true,
-                status.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 })
-            else { throw Problem.invalid("status: lowercase letters, digits and _ (such as success or error)") }
-            let occurredAt = try body.timestamp("timestamp") ?? now
-            guard occurredAt >= now.addingTimeInterval(-maxAge), occurredAt <= now.addingTimeInterval(maxSkew) else {
-                throw Problem.invalid("timestamp: must be within the last 35 days and not in the future")
-            }
-            return UsageEvent(
-                tenantID: tenantID, principalID: try body.uuid("principal_id"), model: model,
-                modelVersion: try body.string("model_version", maxLength: 100), promptVersion: try body.string("prompt_version", maxLength: 100),
-                inputTokens: try body.integer("input_tokens", in: 0...1_000_000_000_000, required: true)!,
-                outputTokens: try body.integer("output_tokens", in: 0...1_000_000_000_000, required: true)!,
-                latencyMs: try body.integer("latency_ms", in: 0...86_400_000).map(Int.init), status: status,
-                occurredAt: occurredAt, idempotencyKey: key, reservationID: try body.uuid("reservation_id"))
-        } catch let problem as Problem where !label.isEmpty {
-            var labelled = problem
-            labelled.detail = label + problem.detail
-            throw labelled
+            guard value.count <= maxLength else { throw fail("\(name): must be at most \(maxLength) characters") }
+            return value
         }
+        func uuid(_ name: String) throws -> UUID? {
+            guard let text = fields.strings[name] else { return nil }
+            guard let id = UUID(uuidString: text) else { throw fail("\(name): must be a UUID") }
+            return id
+        }
+        let tenantID: UUID
+        if let given = try uuid("tenant_id") {
+            guard platformCaller || given == caller.tenantID else {
+                throw fail("tenant_id: a tenant's credential reports usage for its own tenant only")
+            }
+            tenantID = given
+        } else {
+            guard !platformCaller else { throw fail("tenant_id: is required for platform callers") }
+            tenantID = caller.tenantID
+        }
+        guard let key = try string("idempotency_key", required: true, maxLength: 200), !key.isEmpty else {
+            throw fail("idempotency_key: must not be empty")
+        }
+        guard let model = try string("model", required: true, maxLength: 200), !model.isEmpty else { throw fail("model: must not be empty") }
+        let status = try string("status", required: true, maxLength: 32)!
+        guard status.utf8.first.map({ $0 >= 97 && $0 <= 122 }) == true,
+            status.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 })
+        else { throw fail("status: lowercase letters, digits and _ (such as success or error)") }
+        var occurredAt = now
+        if let text = fields.strings["timestamp"] {
+            guard let date = Timestamp.parse(text) else { throw fail("timestamp: must be an RFC 3339 time such as 2030-01-31T12:00:00Z") }
+            occurredAt = date
+        }
+        guard occurredAt >= now.addingTimeInterval(-maxAge), occurredAt <= now.addingTimeInterval(maxSkew) else {
+            throw fail("timestamp: must be within the last 35 days and not in the future")
+        }
+        guard let input = fields.integers["input_tokens"] else { throw fail("input_tokens: is required") }
+        guard let output = fields.integers["output_tokens"] else { throw fail("output_tokens: is required") }
+        if let latency = fields.integers["latency_ms"], latency > 86_400_000 { throw fail("latency_ms: at most 86400000") }
+        return UsageEvent(
+            tenantID: tenantID, principalID: try uuid("principal_id"), model: model,
+            modelVersion: try string("model_version", maxLength: 100), promptVersion: try string("prompt_version", maxLength: 100),
+            inputTokens: input, outputTokens: output, latencyMs: fields.integers["latency_ms"].map { Int($0) }, status: status,
+            occurredAt: occurredAt, idempotencyKey: key, reservationID: try uuid("reservation_id"))
     }
 
     @Sendable func summary(_ request: Request, context: JarvisRequestContext) async throws -> UsageSummaryBody {
@@ -141,17 +151,6 @@ struct UsageController {
         }
         return text
     }
-}
-
-struct UsageIngestBody: ResponseEncodable, Sendable {
-    struct Result: Encodable, Sendable {
-        let idempotencyKey: String
-        let status: String
-    }
-
-    let accepted: Int
-    let duplicates: Int
-    let results: [Result]
 }
 
 struct UsageSummaryBody: ResponseEncodable, Sendable {

@@ -1,0 +1,21 @@
+/// JSON written as bytes, for responses built by hand on hot routes.
+enum JSONOutput {
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends `text` as a JSON string literal: quotes, backslashes and control characters escaped.
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        out.append(34)
+        for byte in text.utf8 {
+            switch byte {
+            case 34, 92:
+                out.append(92)
+                out.append(byte)
+            case 0..<32:
+                out += [92, 117, 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(34)
+    }
+}
