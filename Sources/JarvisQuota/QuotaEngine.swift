@@ -71,20 +71,28 @@ public final class QuotaEngine: Sendable {
         let day = UTCCalendar.day(unixSeconds: unix)
         var drawn: [(QuotaPolicy, Int64)] = []
         while true {
-            enum Step { case load, decided(QuotaDecision), draw([(QuotaPolicy, Int64)], released: [(GlobalAllowances.Key, Int64)]) }
+            enum Step { case load, decided(QuotaDecision, released: [(GlobalAllowances.Key, Int64)]), draw([(QuotaPolicy, Int64)], released: [(GlobalAllowances.Key, Int64)]) }
             let step = shard.state.withLock { s -> Step in
                 guard var state = s.tenants[caller.tenantID], !state.policiesStale else { return .load }
                 let released = state.sweep(now: now, day: day)
                 let applicable = state.applicable(ask, caller: caller)
                 s.tenants[caller.tenantID] = state
-                if applicable.isEmpty && ask.tokens == 0 && released.isEmpty { return .decided(.admitted(reservation: nil)) }
+                if let full = state.gaugeRefusal(ask, caller: caller) {
+                    // A refused write draws nothing; released reservations still go back.
+                    return .decided(.denied(QuotaDenial(
+                        metric: full.metric, limit: full.limit, retryAfter: 60,
+                        remaining: max(full.limit - (state.gauges[full.metric] ?? 0), 0), window: 0)), released: released)
+                }
+                if applicable.isEmpty && ask.tokens == 0 { return .decided(.admitted(reservation: nil), released: released) }
                 return .draw(applicable, released: released)
             }
             switch step {
             case .load:
                 try await load(caller.tenantID)
                 continue
-            case .decided(let decision):
+            case .decided(let decision, let released):
+                for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
+                refreshIfDue(caller.tenantID, now: now)
                 return decision
             case .draw(let applicable, let released):
                 for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
@@ -169,6 +177,12 @@ public final class QuotaEngine: Sendable {
         }
     }
 
+    /// A storage report committed: later checks on this instance see it at once (others at their
+    /// next refresh of the tenant, within `refreshInterval`).
+    public func setGauge(tenantID: UUID, metric: QuotaMetric, value: Int64) {
+        shard(tenantID).state.withLock { s in s.tenants[tenantID]?.gauges[metric] = value }
+    }
+
     /// A tenant's policies (or plan) changed: reload them before its next decision. Counters,
     /// buckets and reservations stay.
     public func invalidate(tenantID: UUID) {
@@ -215,10 +229,12 @@ public final class QuotaEngine: Sendable {
         }
         let policies = try await QuotaPolicyStore.effective(platform, tenantID: tenantID, plans: plans)
         let totals = isNew ? try await UsageTotals.load(platform, tenantID: tenantID, day: UTCCalendar.day(unixSeconds: Self.unixSeconds())) : nil
+        let gauges = isNew ? try await StorageGauges.load(platform, tenantID: tenantID) : [:]
         shard.state.withLock { s in
             if s.tenants[tenantID] == nil {
                 var state = TenantQuota(policies: policies, day: totals?.day ?? UTCCalendar.day(unixSeconds: Self.unixSeconds()))
                 totals?.apply(to: &state)
+                state.gauges = gauges
                 s.tenants[tenantID] = state
                 s.refreshed[tenantID] = Self.monotonicNanoseconds()
             } else {
@@ -241,8 +257,11 @@ public final class QuotaEngine: Sendable {
         guard due else { return }
         Task {
             let totals = try? await UsageTotals.load(platform, tenantID: tenantID, day: UTCCalendar.day(unixSeconds: Self.unixSeconds()))
+            let gauges = try? await StorageGauges.load(platform, tenantID: tenantID)
             shard.state.withLock { s in
                 guard var state = s.tenants[tenantID] else { return }
+                // Gauges other instances took reports for; this instance's own are already in.
+                if let gauges { state.gauges.merge(gauges) { _, read in read } }
                 let during = state.recordedDuringRefresh ?? [:]
                 state.recordedDuringRefresh = nil
                 // The read saw everything committed before it began; what this instance recorded
@@ -301,7 +320,12 @@ public struct QuotaStatus: Sendable {
     ///   - live: for concurrency limits, the live leases the policy counts.
     init(policy: QuotaPolicy, state: TenantQuota, held: Double, live: Int64, unixSeconds: Int64) {
         self.policy = policy
-        if policy.metric == .concurrentWorkflows {
+        if policy.metric.isGauge {
+            used = state.gauges[policy.metric] ?? 0
+            reserved = 0
+            remaining = max(policy.limit - used, 0)
+            resetsAt = Date(timeIntervalSince1970: Double(unixSeconds))
+        } else if policy.metric == .concurrentWorkflows {
             used = live
             reserved = 0
             remaining = max(policy.limit - live, 0)

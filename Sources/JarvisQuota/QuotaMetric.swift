@@ -1,22 +1,27 @@
 public import struct Foundation.UUID
 
-/// What a quota limits. The engine enforces `requests` (token bucket) and the token budgets in
-/// memory; `concurrent_workflows` is enforced by leases in PostgreSQL (`LeaseStore`). Storage
-/// gauges are in the schema but not yet enforced, so the API refuses policies for them rather
-/// than accept a limit nothing checks.
+/// What a quota limits. The engine decides `requests` (shared token bucket), the token budgets
+/// and the storage gauges in memory; `concurrent_workflows` is enforced by leases in PostgreSQL
+/// (`LeaseStore`).
 public enum QuotaMetric: String, Sendable, CaseIterable, Codable {
     case requests
     case tokensDaily = "tokens_daily"
     case tokensMonthly = "tokens_monthly"
     case concurrentWorkflows = "concurrent_workflows"
+    case storageDocuments = "storage_documents"
+    case storageVectors = "storage_vectors"
+    case storageBytes = "storage_bytes"
 
     /// The reason code a denial by this metric carries.
     public var denialReason: String { "quota_" + rawValue }
 
     public var isTokens: Bool { self == .tokensDaily || self == .tokensMonthly }
 
-    /// Decided by the in-memory engine (the others by leases).
-    public var isHotPath: Bool { self != .concurrentWorkflows }
+    /// Drawn from global allowances (requests and token budgets).
+    public var isAllowance: Bool { self == .requests || isTokens }
+
+    /// An absolute amount reported by the owning service.
+    public var isGauge: Bool { self == .storageDocuments || self == .storageVectors || self == .storageBytes }
 }
 
 /// Who a policy limits: the whole tenant, one principal, or one API key.

@@ -31,6 +31,9 @@ public enum QuotaPolicyStore {
                 guard burst >= 1, burst <= 1_000_000_000 else { throw .invalid("burst: must be from 1 to 10^9") }
             }
             guard (1...100).contains(warnAtPercent) else { throw .invalid("warn_at_percent: must be from 1 to 100") }
+            if metric.isGauge, subject != .tenant {
+                throw .invalid("storage limits apply to the whole tenant (its gauges are tenant-wide)")
+            }
             if metric.isTokens, case .apiKey = subject {
                 throw .invalid("token budgets apply to the tenant or a principal; usage events do not name API keys")
             }

@@ -4,11 +4,16 @@ public import struct Foundation.UUID
 public struct QuotaAsk: Sendable, Equatable {
     public var requests: Int64
     public var tokens: Int64
+    /// What a write adds to storage gauges (checked, not reserved: the service reports the result).
+    public var storage: [QuotaMetric: Int64]
 
-    public init(requests: Int64 = 0, tokens: Int64 = 0) {
+    public init(requests: Int64 = 0, tokens: Int64 = 0, storage: [QuotaMetric: Int64] = [:]) {
         self.requests = requests
         self.tokens = tokens
+        self.storage = storage
     }
+
+    public var isEmpty: Bool { requests == 0 && tokens == 0 && storage.values.allSatisfy { $0 == 0 } }
 }
 
 /// Whose quota a check draws on.
@@ -79,6 +84,8 @@ struct TenantQuota {
     var policiesStale = false
     var counters: [CounterKey: Counter] = [:]
     var reservations: [UUID: Reservation] = [:]
+    /// Storage gauges as last reported or read.
+    var gauges: [QuotaMetric: Int64] = [:]
     var nextSweep: UInt64 = 0
     var day: Int64
     /// Usage this instance recorded while a refresh of the totals was running (see `QuotaEngine.refresh`).
@@ -91,7 +98,7 @@ struct TenantQuota {
 
     static func window(_ metric: QuotaMetric, day: Int64) -> Int64 {
         switch metric {
-        case .requests, .concurrentWorkflows: return 0
+        case .requests, .concurrentWorkflows, .storageDocuments, .storageVectors, .storageBytes: return 0
         case .tokensDaily: return day
         case .tokensMonthly: return UTCCalendar.month(day: day)
         }
@@ -130,9 +137,17 @@ struct TenantQuota {
     /// The policies `ask` draws on for `caller`, each with the amount.
     func applicable(_ ask: QuotaAsk, caller: QuotaCaller) -> [(QuotaPolicy, Int64)] {
         policies.compactMap { policy in
-            guard policy.metric.isHotPath, caller.applies(policy.subject) else { return nil }
+            guard policy.metric.isAllowance, caller.applies(policy.subject) else { return nil }
             let amount = policy.metric == .requests ? ask.requests : ask.tokens
             return amount > 0 ? (policy, amount) : nil
+        }
+    }
+
+    /// The first gauge limit `ask` would take past its limit, if any.
+    func gaugeRefusal(_ ask: QuotaAsk, caller: QuotaCaller) -> QuotaPolicy? {
+        policies.first { policy in
+            guard policy.metric.isGauge, caller.applies(policy.subject), let amount = ask.storage[policy.metric], amount > 0 else { return false }
+            return (gauges[policy.metric] ?? 0) + amount > policy.limit
         }
     }
 

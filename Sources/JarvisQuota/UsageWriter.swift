@@ -6,8 +6,9 @@ internal import Synchronization
 
 /// Durable usage ingestion with group commit: events from concurrent requests queue here and are
 /// written together — one transaction, one multi-row statement per table — and each request is
-/// answered once the transaction holding its events has committed. While one commit runs, the
-/// next batch gathers, so the more requests arrive, the more each commit carries.
+/// answered once the transaction holding its events has committed. While a commit runs, the
+/// next batch gathers, so the more requests arrive, the more each commit carries. A few lanes
+/// commit side by side, so one batch's WAL flush does not leave the next waiting.
 public final class UsageWriter: Service, Sendable {
     typealias Waiter = CheckedContinuation<[UsageOutcome], any Error>
 
@@ -19,7 +20,8 @@ public final class UsageWriter: Service, Sendable {
     struct Queue {
         var pending: [Pending] = []
         var eventCount = 0
-        var wake: CheckedContinuation<Void, Never>?
+        /// Lanes waiting for work.
+        var idle: [CheckedContinuation<Void, Never>] = []
         var stopped = false
     }
 
@@ -28,14 +30,17 @@ public final class UsageWriter: Service, Sendable {
     let logger: Logger
     /// Most events one transaction carries.
     let maxBatch: Int
+    /// Transactions in flight at once.
+    let lanes: Int
     // Locking rule: the queue, its count and the wake-up change together.
     private let queue = Mutex(Queue())
 
-    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 20_000) {
+    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 5_000, lanes: Int = 3) {
         self.platform = platform
         self.engine = engine
         self.logger = logger
         self.maxBatch = maxBatch
+        self.lanes = max(lanes, 1)
     }
 
     /// Stores `events` durably. - Returns: one outcome per event, in order, after the commit.
@@ -46,8 +51,7 @@ public final class UsageWriter: Service, Sendable {
                 guard !q.stopped else { return (false, nil) }
                 q.pending.append(Pending(events: events, waiter: waiter))
                 q.eventCount += events.count
-                defer { q.wake = nil }
-                return (true, q.wake)
+                return (true, q.idle.isEmpty ? nil : q.idle.removeFirst())
             }
             // After shutdown began nothing new is taken; what was queued is still written.
             guard queued else { return waiter.resume(throwing: StoreError.poolClosed) }
@@ -57,18 +61,20 @@ public final class UsageWriter: Service, Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            while true {
-                let batch = await nextBatch()
-                guard let batch else { return }
-                await write(batch)
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<lanes {
+                    group.addTask {
+                        while let batch = await self.nextBatch() { await self.write(batch) }
+                    }
+                }
             }
         } onGracefulShutdown: {
-            let wake = self.queue.withLock { q -> CheckedContinuation<Void, Never>? in
+            let idle = self.queue.withLock { q -> [CheckedContinuation<Void, Never>] in
                 q.stopped = true
-                defer { q.wake = nil }
-                return q.wake
+                defer { q.idle = [] }
+                return q.idle
             }
-            wake?.resume()
+            for lane in idle { lane.resume() }
         }
     }
 
@@ -93,7 +99,7 @@ public final class UsageWriter: Service, Sendable {
             await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
                 let now = queue.withLock { q -> Bool in
                     if !q.pending.isEmpty || q.stopped { return true }
-                    q.wake = wake
+                    q.idle.append(wake)
                     return false
                 }
                 if now { wake.resume() }

@@ -21,7 +21,7 @@ import Testing
             let base = "/v1/tenants/\(t.slug)/quotas"
             let id = try await Self.policy(api, t, ["metric": "requests", "limit": 50, "burst": 100])
             try await api.post(base, ["metric": "requests", "limit": 10], key: t.adminKey).expectProblem(.conflict)
-            try await api.post(base, ["metric": "storage_bytes", "limit": 10], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post(base, ["metric": "gpu_hours", "limit": 10], key: t.adminKey).expectProblem(.badRequest)
             try await api.post(base, ["metric": "tokens_daily", "limit": 10, "burst": 5], key: t.adminKey).expectProblem(.badRequest)
             try await api.post(base, ["metric": "tokens_daily", "limit": -1], key: t.adminKey).expectProblem(.badRequest)
             try await api.post(base, ["metric": "tokens_daily", "limit": 1.5], key: t.adminKey).expectProblem(.badRequest)
@@ -222,6 +222,30 @@ import Testing
             try await api.post("/v1/leases/\(UUID().uuidString)/heartbeat", [:], key: key).expectProblem(.notFound)
             let (_, viewer) = try await api.principal(in: t, role: "viewer")
             try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "v"], key: viewer).expectProblem(.forbidden)
+        }
+    }
+
+    @Test func writesThatWouldPassAStorageLimitAreRefused() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qsto")
+            _ = try await Self.policy(api, t, ["metric": "storage_bytes", "limit": 1000])
+            try await api.post("/v1/tenants/\(t.slug)/quotas", ["metric": "storage_bytes", "limit": 5, "subject_kind": "principal", "subject_id": t.adminID], key: t.adminKey)
+                .expectProblem(.badRequest)
+            let (_, key) = try await api.principal(in: t, role: "developer")
+            let set = try await api.post("/v1/storage", ["metric": "storage_bytes", "value": 900], key: t.adminKey)
+            #expect(set.status == .ok && set.json["value"] as? Int == 900, "\(set.text)")
+            #expect(try await Self.check(api, t, credential: key, permission: "documents:write", quota: ["storage_bytes": 100]).json["allowed"] as? Bool == true)
+            let refused = try await Self.check(api, t, credential: key, permission: "documents:write", quota: ["storage_bytes": 101])
+            #expect(refused.status == .tooManyRequests && refused.json["reason"] as? String == "quota_storage_bytes", "\(refused.text)")
+            // Deltas move the gauge; it never goes below zero.
+            #expect(try await api.post("/v1/storage", ["metric": "storage_bytes", "delta": -500], key: t.adminKey).json["value"] as? Int == 400)
+            #expect(try await Self.check(api, t, credential: key, permission: "documents:write", quota: ["storage_bytes": 600]).json["allowed"] as? Bool == true)
+            try await api.post("/v1/storage", ["metric": "storage_bytes", "delta": -401], key: t.adminKey).expectProblem(.conflict)
+            try await api.post("/v1/storage", ["metric": "storage_bytes", "value": 1, "delta": 1], key: t.adminKey).expectProblem(.badRequest)
+            try await api.post("/v1/storage", ["metric": "storage_vectors", "delta": -1], key: t.adminKey).expectProblem(.conflict)
+            let status = try await api.get("/v1/tenants/\(t.slug)/quotas/status", key: t.adminKey)
+            let limit = try #require((status.json["limits"] as? [[String: Any]])?.first { $0["metric"] as? String == "storage_bytes" })
+            #expect(limit["used"] as? Int == 400 && limit["remaining"] as? Int == 600, "\(status.text)")
         }
     }
 

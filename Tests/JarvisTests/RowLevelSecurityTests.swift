@@ -94,6 +94,8 @@ import Testing
                 try #require(check.json["allowed"] as? Bool == true, "\(check.text)")
                 let lease = try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "run-1"], key: seeded.adminKey)
                 try #require(lease.status == .created, "\(lease.text)")
+                let gauge = try await api.post("/v1/storage", ["metric": "storage_bytes", "value": 10], key: seeded.adminKey)
+                try #require(gauge.status == .ok, "\(gauge.text)")
             }
             return (a, b)
         }

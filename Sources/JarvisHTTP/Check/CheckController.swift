@@ -99,7 +99,7 @@ struct CheckController {
         guard subject.allows(permission, name: item.permission) else {
             return Decision(allowed: false, reason: "permission_denied", subject: subject)
         }
-        guard let ask = item.quota, ask.requests > 0 || ask.tokens > 0 else { return Decision(allowed: true, subject: subject) }
+        guard let ask = item.quota, !ask.isEmpty else { return Decision(allowed: true, subject: subject) }
         switch try await quotas.admit(ask, caller: QuotaCaller(tenantID: subject.tenantID, principalID: subject.principalID, apiKeyID: subject.apiKeyID)) {
         case .admitted(let reservation):
             return Decision(allowed: true, subject: subject, reservation: reservation)

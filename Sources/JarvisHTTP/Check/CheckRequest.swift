@@ -73,7 +73,7 @@ struct CheckRequest {
         return item
     }
 
-    /// `{"requests": n, "tokens_estimate": n}`, both optional whole numbers.
+    /// `{"requests": n, "tokens_estimate": n, "storage_bytes": n, ...}`, all optional whole numbers.
     static func parseQuota(_ parser: inout Parser) throws(ParseError) -> QuotaAsk {
         var ask = QuotaAsk()
         var seen: UInt8 = 0
@@ -87,6 +87,10 @@ struct CheckRequest {
                 guard seen & 2 == 0 else { throw .invalid("quota.tokens_estimate: given twice") }
                 seen |= 2
                 ask.tokens = try parser.integer(max: 1_000_000_000_000, name: "quota.tokens_estimate")
+            case "storage_documents", "storage_vectors", "storage_bytes":
+                let metric = QuotaMetric(rawValue: key)!
+                guard ask.storage[metric] == nil else { throw .invalid("quota.\(key): given twice") }
+                ask.storage[metric] = try parser.integer(max: 1_000_000_000_000_000, name: "quota.\(key)")
             default: throw .invalid("quota: unknown field '\(key.prefix(32))'")
             }
         }

@@ -4,12 +4,14 @@ internal import Foundation
 internal import JarvisAccess
 internal import JarvisQuota
 internal import JarvisStore
+internal import JarvisTenancy
 
 /// `POST /v1/usage` (report usage, `usage:write`; answered after commit) and
 /// `GET /v1/tenants/{tenant}/usage` (summaries, `usage:read`).
 struct UsageController {
     let services: AppServices
     let writer: UsageWriter
+    let quotas: QuotaEngine
 
     /// How far back and ahead an event's time may be: late reports are normal, far-off ones are mistakes.
     static let maxAge: TimeInterval = 35 * 86_400
@@ -21,6 +23,42 @@ struct UsageController {
 
     func addReportRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.get(use: summary)
+    }
+
+    func addStorageRoutes(to group: RouterGroup<JarvisRequestContext>) {
+        group.post(use: reportStorage)
+    }
+
+    /// `POST /v1/storage`: the owning service reports a storage gauge, as an absolute `value` or a
+    /// `delta` (usage:write). Checks for writes that would pass the tenant's limit are then refused.
+    @Sendable func reportStorage(_ request: Request, context: JarvisRequestContext) async throws -> StorageGaugeBody {
+        let caller = try context.requireCaller()
+        guard caller.isSuperAdmin || caller.allows("usage:write") else { throw AccessError.forbidden("usage:write") }
+        let body = try await JSONBody.read(request, context: context, allowed: ["tenant_id", "metric", "value", "delta"])
+        let platformCaller = caller.tenantID == PlatformTenant.id
+        let tenantID: UUID
+        if let given = try body.uuid("tenant_id") {
+            guard platformCaller || given == caller.tenantID else { throw Problem.invalid("tenant_id: a tenant's credential reports for its own tenant only") }
+            tenantID = given
+        } else {
+            guard !platformCaller else { throw Problem.invalid("tenant_id: is required for platform callers") }
+            tenantID = caller.tenantID
+        }
+        guard let metric = QuotaMetric(rawValue: try body.requiredString("metric", maxLength: 64)), metric.isGauge else {
+            throw Problem.invalid("metric: must be storage_documents, storage_vectors or storage_bytes")
+        }
+        let value = try body.integer("value", in: 0...1_000_000_000_000_000)
+        let delta = try body.integer("delta", in: -1_000_000_000_000_000...1_000_000_000_000_000)
+        guard (value == nil) != (delta == nil) else { throw Problem.invalid("give either value or delta") }
+        if platformCaller, try await services.tenants.get(tenantID.lowercasedString) == nil {
+            throw Problem.invalid("tenant_id: no tenant \(tenantID.lowercasedString)")
+        }
+        let gauge = try await services.app.withTenant(tenantID) { tx in
+            try await StorageGauges.report(tx, tenantID: tenantID, metric: metric, value: value, delta: delta)
+        }
+        quotas.setGauge(tenantID: tenantID, metric: metric, value: gauge.value)
+        return StorageGaugeBody(
+            tenantId: tenantID.lowercasedString, metric: metric.rawValue, value: gauge.value, updatedAt: gauge.updatedAt)
     }
 
     @Sendable func ingest(_ request: Request, context: JarvisRequestContext) async throws -> Response {
@@ -151,6 +189,13 @@ struct UsageController {
         }
         return text
     }
+}
+
+struct StorageGaugeBody: ResponseEncodable, Sendable {
+    let tenantId: String
+    let metric: String
+    let value: Int64
+    let updatedAt: Date
 }
 
 struct UsageSummaryBody: ResponseEncodable, Sendable {

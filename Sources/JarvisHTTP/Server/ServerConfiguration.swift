@@ -101,7 +101,7 @@ public struct ServerConfiguration: Sendable {
         identity.maxFailuresPerAddress = try integer("JARVIS_LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1...1_000_000)
         let timeout = try integer("JARVIS_DB_STATEMENT_TIMEOUT_MS", 5_000, 100...600_000)
         let appPool = try integer("JARVIS_DB_POOL_SIZE", 10, 1...500)
-        let platformPool = try integer("JARVIS_PLATFORM_DB_POOL_SIZE", 5, 1...500)
+        let platformPool = try integer("JARVIS_PLATFORM_DB_POOL_SIZE", 8, 1...500)
         let reservationTTL = try integer("JARVIS_RESERVATION_TTL_SECONDS", 900, 1...86_400)
         let planQuotas: PlanQuotas
         do {
