@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "JarvisQuota",
             dependencies: [
-                "JarvisStore", "JarvisAudit",
+                "JarvisStore", "JarvisAudit", "JarvisCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -33,12 +33,15 @@ public final class QuotaEngine: Sendable {
     private let shards: [Shard]
     /// This instance's shares of the global limits.
     public let allowances: GlobalAllowances
+    /// Where limits crossing their warning share are noted.
+    let warnings: QuotaWarnings?
 
     public init(
         platform: Database, plans: PlanQuotas = .none, reservationTTL: Duration = .seconds(900), refreshInterval: Duration = .seconds(5),
-        logger: Logger = Logger(label: "jarvis.quota")
+        logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil
     ) {
         self.platform = platform
+        self.warnings = warnings
         allowances = GlobalAllowances(platform: platform, logger: logger)
         self.plans = plans
         self.reservationTTL = reservationTTL
@@ -118,13 +121,17 @@ public final class QuotaEngine: Sendable {
             taken.append((key, amount))
         }
         refreshIfDue(caller.tenantID, now: now)
-        guard ask.tokens > 0 else { return .admitted(reservation: nil) }
-        let id = UUIDv7.make()
+        let id = ask.tokens > 0 ? UUIDv7.make() : nil
         let budgets = taken.filter { $0.0.metric.isTokens }.map(\.0)
         let ttl = Self.nanoseconds(reservationTTL)
-        shard.state.withLock { s in
-            s.tenants[caller.tenantID]?.reserve(ask.tokens, caller: caller, allowances: budgets, now: now, day: day, ttl: ttl, id: id)
+        let crossed = shard.state.withLock { s -> [QuotaWarnings.Warning] in
+            guard var state = s.tenants[caller.tenantID] else { return [] }
+            if let id { state.reserve(ask.tokens, caller: caller, allowances: budgets, now: now, day: day, ttl: ttl, id: id) }
+            let crossed = state.warnings(after: drawn, tenantID: caller.tenantID, unixSeconds: unix)
+            s.tenants[caller.tenantID] = state
+            return crossed
         }
+        if let warnings { crossed.forEach(warnings.note) }
         return .admitted(reservation: id)
     }
 
@@ -180,7 +187,16 @@ public final class QuotaEngine: Sendable {
     /// A storage report committed: later checks on this instance see it at once (others at their
     /// next refresh of the tenant, within `refreshInterval`).
     public func setGauge(tenantID: UUID, metric: QuotaMetric, value: Int64) {
-        shard(tenantID).state.withLock { s in s.tenants[tenantID]?.gauges[metric] = value }
+        let policies = shard(tenantID).state.withLock { s -> [QuotaPolicy] in
+            s.tenants[tenantID]?.gauges[metric] = value
+            return s.tenants[tenantID]?.policies ?? []
+        }
+        guard let warnings else { return }
+        for policy in policies where policy.metric == metric && value * 100 >= policy.limit * Int64(policy.warnAtPercent) && policy.limit > 0 {
+            warnings.note(.init(
+                tenantID: tenantID, metric: metric, subject: policy.subject, windowKey: TenantQuota.windowKey(.tokensDaily, unixSeconds: Self.unixSeconds()),
+                percent: policy.warnAtPercent, used: value, limit: policy.limit))
+        }
     }
 
     /// A tenant's policies (or plan) changed: reload them before its next decision. Counters,

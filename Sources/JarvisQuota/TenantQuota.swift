@@ -86,6 +86,8 @@ struct TenantQuota {
     var reservations: [UUID: Reservation] = [:]
     /// Storage gauges as last reported or read.
     var gauges: [QuotaMetric: Int64] = [:]
+    /// Requests admitted here in the current second, per limited subject (for warnings).
+    var requestsThisSecond: [QuotaSubject: (second: Int64, count: Int64)] = [:]
     var nextSweep: UInt64 = 0
     var day: Int64
     /// Usage this instance recorded while a refresh of the totals was running (see `QuotaEngine.refresh`).
@@ -141,6 +143,44 @@ struct TenantQuota {
             let amount = policy.metric == .requests ? ask.requests : ask.tokens
             return amount > 0 ? (policy, amount) : nil
         }
+    }
+
+    /// The window a warning belongs to: the minute for request rates, the day or month for budgets.
+    static func windowKey(_ metric: QuotaMetric, unixSeconds: Int64) -> String {
+        let day = UTCCalendar.day(unixSeconds: unixSeconds)
+        let date = UsageTotals.date(day)
+        switch metric {
+        case .requests:
+            let minute = (unixSeconds - day * 86_400) / 60
+            return date + "T" + (minute / 60 < 10 ? "0" : "") + String(minute / 60) + ":" + (minute % 60 < 10 ? "0" : "") + String(minute % 60)
+        case .tokensMonthly: return String(date.prefix(7))
+        default: return date
+        }
+    }
+
+    /// Limits this admission took to or past their warning share.
+    mutating func warnings(after drawn: [(QuotaPolicy, Int64)], tenantID: UUID, unixSeconds: Int64) -> [QuotaWarnings.Warning] {
+        var crossed: [QuotaWarnings.Warning] = []
+        let day = UTCCalendar.day(unixSeconds: unixSeconds)
+        for (policy, amount) in drawn where policy.limit > 0 {
+            let used: Int64
+            if policy.metric == .requests {
+                var current = requestsThisSecond[policy.subject] ?? (unixSeconds, 0)
+                if current.second != unixSeconds { current = (unixSeconds, 0) }
+                current.count += amount
+                requestsThisSecond[policy.subject] = current
+                used = current.count
+            } else {
+                let counter = counters[CounterKey(subject: policy.subject, metric: policy.metric, window: Self.window(policy.metric, day: day))] ?? Counter()
+                used = counter.used + counter.reserved
+            }
+            if used * 100 >= policy.limit * Int64(policy.warnAtPercent) {
+                crossed.append(.init(
+                    tenantID: tenantID, metric: policy.metric, subject: policy.subject,
+                    windowKey: Self.windowKey(policy.metric, unixSeconds: unixSeconds), percent: policy.warnAtPercent, used: used, limit: policy.limit))
+            }
+        }
+        return crossed
     }
 
     /// The first gauge limit `ask` would take past its limit, if any.

@@ -249,6 +249,43 @@ import Testing
         }
     }
 
+    @Test func aLimitReachingItsWarningShareIsRecordedOncePerWindowAndAudited() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qwarn")
+            _ = try await Self.policy(api, t, ["metric": "tokens_daily", "limit": 100, "warn_at_percent": 50])
+            let hook = try await api.post("/v1/tenants/\(t.slug)/webhooks", ["url": "http://127.0.0.1:9/unreachable"], key: t.adminKey)
+            #expect(hook.status == .created && (hook["secret"] ?? "").hasPrefix("whsec_"), "\(hook.text)")
+            let listed = try await api.get("/v1/tenants/\(t.slug)/webhooks", key: t.adminKey)
+            #expect(listed.items.count == 1 && listed.items[0]["secret"] == nil)
+            try await api.post("/v1/tenants/\(t.slug)/webhooks", ["url": "ftp://example.com"], key: t.adminKey).expectProblem(.badRequest)
+            let (_, key) = try await api.principal(in: t, role: "viewer")
+            #expect(try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 40]).json["allowed"] as? Bool == true)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await api.get("/v1/tenants/\(t.slug)/quotas/notifications", key: t.adminKey).items.isEmpty)
+            for _ in 0..<3 { _ = try await Self.check(api, t, credential: key, quota: ["tokens_estimate": 15]) }
+            var items: [[String: any Sendable]] = []
+            for _ in 0..<60 where items.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                items = try await api.get("/v1/tenants/\(t.slug)/quotas/notifications", key: t.adminKey).items
+            }
+            try await Task.sleep(for: .milliseconds(600))
+            items = try await api.get("/v1/tenants/\(t.slug)/quotas/notifications", key: t.adminKey).items
+            #expect(items.count == 1, "one warning per limit and day")
+            #expect(items.first?["metric"] as? String == "tokens_daily" && items.first?["threshold_percent"] as? Int == 50)
+            let audit = try await api.get("/v1/tenants/\(t.slug)/audit-events?action=quota.warning", key: t.adminKey)
+            #expect(audit.items.count == 1)
+            // The unreachable webhook's delivery is logged with its failure and kept for a retry.
+            let hookID = try #require(hook["id"])
+            var deliveries: [[String: any Sendable]] = []
+            for _ in 0..<60 where (deliveries.first?["attempts"] as? Int ?? 0) < 1 {
+                try await Task.sleep(for: .milliseconds(100))
+                deliveries = try await api.get("/v1/tenants/\(t.slug)/webhooks/\(hookID)/deliveries", key: t.adminKey).items
+            }
+            #expect(deliveries.count == 1 && deliveries.first?["status"] as? String == "pending", "\(deliveries)")
+            #expect((deliveries.first?["attempts"] as? Int ?? 0) >= 1 && deliveries.first?["last_error"] as? String != nil)
+        }
+    }
+
     @Test func calendarWindowsAreUTCDaysAndMonths() {
         #expect(UTCCalendar.day(unixSeconds: 0) == 0)
         #expect(UTCCalendar.day(unixSeconds: -1) == -1)

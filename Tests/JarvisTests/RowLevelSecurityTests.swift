@@ -96,6 +96,17 @@ import Testing
                 try #require(lease.status == .created, "\(lease.text)")
                 let gauge = try await api.post("/v1/storage", ["metric": "storage_bytes", "value": 10], key: seeded.adminKey)
                 try #require(gauge.status == .ok, "\(gauge.text)")
+                // A webhook, and a warning (reserving 90% of the budget) with its delivery.
+                let hook = try await api.post("/v1/tenants/\(seeded.slug)/webhooks", ["url": "http://127.0.0.1:9/hook"], key: seeded.adminKey)
+                try #require(hook.status == .created, "\(hook.text)")
+                _ = try await api.post(
+                    "/v1/check", ["credential": seeded.adminKey, "permission": "tenant:read", "quota": ["tokens_estimate": 900]], key: seeded.adminKey)
+                var warned = false
+                for _ in 0..<100 where !warned {
+                    warned = !(try await api.get("/v1/tenants/\(seeded.slug)/quotas/notifications", key: seeded.adminKey).items.isEmpty)
+                    if !warned { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                try #require(warned, "no quota warning was recorded")
             }
             return (a, b)
         }

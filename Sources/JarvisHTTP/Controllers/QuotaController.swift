@@ -14,6 +14,7 @@ struct QuotaController {
         group.get(use: list)
         group.post(use: create)
         group.get("status", use: status)
+        group.get("notifications", use: notifications)
         group.get(":id", use: get)
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
@@ -99,6 +100,39 @@ struct QuotaController {
         let statuses = try await engine.status(tenantID: scope.tenantID)
         return QuotaStatusBody(tenantId: scope.tenantID.lowercasedString, limits: statuses.map(QuotaStatusBody.Limit.init))
     }
+}
+
+extension QuotaController {
+    /// The warnings raised for the tenant's limits, newest first.
+    @Sendable func notifications(_ request: Request, context: JarvisRequestContext) async throws -> Page<NotificationBody> {
+        let scope = try await services.scope(context, permission: "tenant:read")
+        let rows = try await services.app.withTenant(scope.tenantID) { tx in
+            try await tx.query(
+                """
+                SELECT id, metric, subject_kind, subject_id, window_key, threshold_percent, used, "limit", created_at
+                FROM quota_notifications WHERE tenant_id = $1 ORDER BY id DESC LIMIT 200
+                """, [scope.tenantID]).all
+        }
+        return try Page(all: rows.map { row in
+            NotificationBody(
+                id: try row.uuid("id").lowercasedString, metric: try row.string("metric"), subjectKind: try row.string("subject_kind"),
+                subjectId: try row.optionalUUID("subject_id")?.lowercasedString, window: try row.string("window_key"),
+                thresholdPercent: try row.int("threshold_percent"), used: Int64(try row.int("used")), limit: Int64(try row.int("limit")),
+                createdAt: try row.date("created_at"))
+        }) { $0 }
+    }
+}
+
+struct NotificationBody: Encodable, Sendable {
+    let id: String
+    let metric: String
+    let subjectKind: String
+    let subjectId: String?
+    let window: String
+    let thresholdPercent: Int
+    let used: Int64
+    let limit: Int64
+    let createdAt: Date
 }
 
 struct QuotaPolicyBody: ResponseEncodable, Sendable {

@@ -26,6 +26,8 @@ public struct JarvisApplication: Sendable {
     public let quotas: QuotaEngine
     /// Usage ingestion with group commit.
     public let usage: UsageWriter
+    /// Quota warnings and their webhook deliveries.
+    public let warnings: QuotaWarnings
     let identity: IdentityServices
     /// The hot path in front of the routes and middleware, built once; tests drive exactly this.
     public let responder: AnyResponder
@@ -49,7 +51,10 @@ public struct JarvisApplication: Sendable {
         }
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
         platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
-        let quotas = QuotaEngine(platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger)
+        let warnings = QuotaWarnings(platform: platform, masterKey: configuration.masterKey, logger: logger)
+        self.warnings = warnings
+        let quotas = QuotaEngine(
+            platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger, warnings: warnings)
         quotaBox.engine = quotas
         self.quotas = quotas
         usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
@@ -97,7 +102,7 @@ public struct JarvisApplication: Sendable {
         let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
         let router = Self.buildRouter(
             services: services, identity: identity,
-            authenticator: authenticator, quotas: quotas, usage: usage,
+            authenticator: authenticator, quotas: quotas, usage: usage, masterKey: configuration.masterKey,
             system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
         ).buildResponder()
         responder = AnyResponder(HotPathResponder(
@@ -113,7 +118,7 @@ public struct JarvisApplication: Sendable {
 
     static func buildRouter(
         services: AppServices, identity: IdentityServices, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
-        system: SystemController
+        masterKey: [UInt8], system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
@@ -144,6 +149,7 @@ public struct JarvisApplication: Sendable {
         roles.addBindingRoutes(to: tenant.group("role-bindings"))
         AuditController(services: services).addRoutes(to: tenant.group("audit-events"))
         QuotaController(services: services, engine: quotas).addRoutes(to: tenant.group("quotas"))
+        WebhookController(services: services, masterKey: masterKey).addRoutes(to: tenant.group("webhooks"))
         let usageController = UsageController(services: services, writer: usage, quotas: quotas)
         usageController.addStorageRoutes(to: v1.group("storage"))
         usageController.addIngestRoutes(to: v1.group("usage"))
@@ -159,7 +165,7 @@ public struct JarvisApplication: Sendable {
             responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
         application.addServices(
-            invalidations, lastUsed, signingKeys, securityEvents, usage, quotas.allowances, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
+            invalidations, lastUsed, signingKeys, securityEvents, usage, quotas.allowances, warnings, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
         return application
     }
 }

@@ -80,6 +80,7 @@ enum Fixture {
         // Usage ingestion answers after its group commit, which this service runs.
         Task { try await application.usage.run() }
         Task { try await application.quotas.allowances.run() }
+        Task { try await application.warnings.run() }
         for _ in 0..<200 where !application.invalidations.isConnected { try await Task.sleep(for: .milliseconds(10)) }
     }
 

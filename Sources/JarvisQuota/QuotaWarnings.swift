@@ -1,0 +1,178 @@
+public import Foundation
+public import JarvisStore
+public import Logging
+public import ServiceLifecycle
+internal import JarvisAudit
+internal import JarvisCrypto
+internal import Synchronization
+#if canImport(FoundationNetworking)
+internal import FoundationNetworking
+#endif
+
+/// Quota warnings and their webhooks. The hot path only notes that a limit crossed its warning
+/// share (`note`, a set insert); this service writes the warning once per limit and window — a
+/// notification row, an audit event and a delivery per webhook, in one transaction — and posts
+/// due deliveries: the body signed with HMAC-SHA256 over `<timestamp>.<body>`, retried with
+/// exponential back-off (1, 2, 4 … 256 s), given up after 9 attempts, every attempt logged.
+public final class QuotaWarnings: Service, Sendable {
+    public struct Warning: Hashable, Sendable {
+        public let tenantID: UUID
+        public let metric: QuotaMetric
+        public let subject: QuotaSubject
+        public let windowKey: String
+        public let percent: Int
+        public let used: Int64
+        public let limit: Int64
+    }
+
+    struct Seen: Hashable {
+        let tenantID: UUID
+        let metric: QuotaMetric
+        let subject: QuotaSubject
+        let windowKey: String
+    }
+
+    let platform: Database
+    let masterKey: [UInt8]
+    let logger: Logger
+    static let maxAttempts = 9
+    // Locking rule: the queue and the set of warnings already queued change together.
+    private let state = Mutex<(queue: [Warning], seen: Set<Seen>)>(([], []))
+
+    public init(platform: Database, masterKey: [UInt8], logger: Logger) {
+        self.platform = platform
+        self.masterKey = masterKey
+        self.logger = logger
+    }
+
+    /// Queues a warning unless this one (limit and window) was queued before. Never blocks.
+    public func note(_ warning: Warning) {
+        state.withLock { s in
+            let key = Seen(tenantID: warning.tenantID, metric: warning.metric, subject: warning.subject, windowKey: warning.windowKey)
+            guard s.queue.count < 10_000, s.seen.insert(key).inserted else { return }
+            if s.seen.count > 100_000 { s.seen = [key] }
+            s.queue.append(warning)
+        }
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(250))
+            await writeQueued()
+            await deliverDue()
+        }
+        await writeQueued()
+    }
+
+    func writeQueued() async {
+        let queued = state.withLock { s -> [Warning] in
+            defer { s.queue = [] }
+            return s.queue
+        }
+        for warning in queued {
+            do {
+                try await write(warning)
+            } catch {
+                logger.warning("quota warning not recorded", metadata: ["error": "\(error)", "tenant": "\(warning.tenantID)"])
+            }
+        }
+    }
+
+    private func write(_ warning: Warning) async throws {
+        try await platform.withTransaction { tx in
+            let id = UUIDv7.make()
+            let inserted = try await tx.query(
+                """
+                INSERT INTO quota_notifications (tenant_id, id, metric, subject_kind, subject_id, window_key, threshold_percent, used, "limit")
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT DO NOTHING RETURNING id, created_at
+                """,
+                [warning.tenantID, id, warning.metric.rawValue, warning.subject.kind.rawValue, warning.subject.id, warning.windowKey,
+                 warning.percent, warning.used, warning.limit])
+            // Another instance recorded this window's warning first.
+            guard let row = inserted.first else { return }
+            try await AuditLog.record(
+                tx, tenantID: warning.tenantID, actor: AuditActor(id: nil, kind: .system, requestID: nil, clientIP: nil),
+                action: "quota.warning", targetType: "quota", targetID: warning.metric.rawValue,
+                details: ["window": .string(warning.windowKey), "used": .int(Int(warning.used)), "limit": .int(Int(warning.limit)),
+                          "threshold_percent": .int(warning.percent), "subject_kind": .string(warning.subject.kind.rawValue)])
+            var payload: [String: Any] = [
+                "event": "quota.warning", "notification_id": id.lowercasedString, "tenant_id": warning.tenantID.lowercasedString,
+                "metric": warning.metric.rawValue, "subject_kind": warning.subject.kind.rawValue, "window": warning.windowKey,
+                "threshold_percent": warning.percent, "used": warning.used, "limit": warning.limit,
+                "created_at": Timestamp.format(try row.date("created_at")),
+            ]
+            if let subject = warning.subject.id { payload["subject_id"] = subject.lowercasedString }
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
+            try await tx.query(
+                """
+                INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event, payload)
+                SELECT tenant_id, $2::uuid, id, 'quota.warning', $3 FROM webhooks WHERE tenant_id = $1 AND 'quota.warning' = ANY(events)
+                """, [warning.tenantID, UUIDv7.make(), body])
+        }
+    }
+
+    /// Claims due deliveries (skipping ones another instance holds), pushes their next attempt out
+    /// before sending so a crash mid-send retries later, posts them and records the outcome.
+    func deliverDue() async {
+        let due: Rows
+        do {
+            due = try await platform.query(
+                """
+                UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + interval '60 seconds'
+                FROM webhooks w
+                WHERE w.tenant_id = d.tenant_id AND w.id = d.webhook_id
+                  AND (d.tenant_id, d.id) IN (SELECT tenant_id, id FROM webhook_deliveries
+                                              WHERE status = 'pending' AND next_attempt_at <= now()
+                                              ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+                RETURNING d.tenant_id, d.id, d.webhook_id, d.payload, d.attempts, w.url, w.sealed_secret
+                """)
+        } catch {
+            return
+        }
+        for row in due.all {
+            guard let tenantID = try? row.uuid("tenant_id"), let id = try? row.uuid("id"), let webhookID = try? row.uuid("webhook_id"),
+                let payload = try? row.string("payload"), let attempts = try? row.int("attempts"), let url = try? row.string("url"),
+                let sealed = try? row.bytes("sealed_secret")
+            else { continue }
+            var status: Int?
+            var failure: String?
+            do {
+                let secret = try AESGCM.open(sealed, key: masterKey, associatedData: Array(webhookID.lowercasedString.utf8))
+                status = try await post(url: url, body: payload, secret: secret, deliveryID: id)
+            } catch {
+                failure = String(describing: error).prefix(500).description
+            }
+            let delivered = status.map { (200..<300).contains($0) } ?? false
+            if !delivered, failure == nil, let status { failure = "HTTP \(status)" }
+            let backoff = 1 << min(attempts - 1, 8)
+            _ = try? await platform.query(
+                """
+                UPDATE webhook_deliveries SET
+                    status = CASE WHEN $3 THEN 'delivered' WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
+                    delivered_at = CASE WHEN $3 THEN now() END,
+                    next_attempt_at = now() + $5::integer * interval '1 second',
+                    last_status = $6, last_error = $7
+                WHERE tenant_id = $1 AND id = $2
+                """, [tenantID, id, delivered, Self.maxAttempts, backoff, status, delivered ? nil : failure])
+        }
+    }
+
+    /// Posts one delivery. - Returns: the HTTP status.
+    private func post(url: String, body: String, secret: [UInt8], deliveryID: UUID) async throws -> Int {
+        guard let target = URL(string: url) else { throw QuotaError.invalid("url") }
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        let signature = HMACSHA256.authenticate(key: secret, message: Array((timestamp + "." + body).utf8))
+            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        var request = URLRequest(url: target, timeoutInterval: 10)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(timestamp, forHTTPHeaderField: "X-Jarvis-Timestamp")
+        request.setValue("v1=" + signature, forHTTPHeaderField: "X-Jarvis-Signature")
+        request.setValue(deliveryID.lowercasedString, forHTTPHeaderField: "X-Jarvis-Delivery")
+        request.setValue("quota.warning", forHTTPHeaderField: "X-Jarvis-Event")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+}

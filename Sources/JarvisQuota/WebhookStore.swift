@@ -1,0 +1,86 @@
+public import Foundation
+public import JarvisStore
+public import JarvisAudit
+internal import JarvisCrypto
+
+/// A tenant's webhook: where quota warnings are posted, signed with its secret.
+public struct Webhook: Sendable {
+    public let id: UUID
+    public let tenantID: UUID
+    public let url: String
+    public let events: [String]
+    public let createdAt: Date
+}
+
+/// One attempt record of the delivery log.
+public struct WebhookDelivery: Sendable {
+    public let id: UUID
+    public let webhookID: UUID
+    public let event: String
+    public let status: String
+    public let attempts: Int
+    public let nextAttemptAt: Date
+    public let lastStatus: Int?
+    public let lastError: String?
+    public let createdAt: Date
+    public let deliveredAt: Date?
+}
+
+/// Webhooks and their delivery log, inside a tenant transaction. The secret is made here, shown
+/// once (the caller returns it), and stored sealed under the master key.
+public enum WebhookStore {
+    public static let events = ["quota.warning"]
+
+    public static func create(_ tx: Transaction, tenantID: UUID, url: String, masterKey: [UInt8], actor: AuditActor) async throws -> (Webhook, secret: String) {
+        guard url.hasPrefix("https://") || url.hasPrefix("http://"), url.count <= 2000, URL(string: url)?.host != nil,
+            !url.contains(where: \.isWhitespace)
+        else { throw QuotaError.invalid("url: an http or https URL of at most 2000 characters") }
+        let count = try await tx.query("SELECT count(*) AS n FROM webhooks WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
+        guard count < 10 else { throw QuotaError.conflict("a tenant has at most 10 webhooks") }
+        let id = UUIDv7.make()
+        let secret = "whsec_" + Base62.random(length: 40)
+        let sealed = try AESGCM.seal(Array(secret.utf8), key: masterKey, associatedData: Array(id.lowercasedString.utf8))
+        let rows = try await tx.query(
+            """
+            INSERT INTO webhooks (tenant_id, id, url, sealed_secret, created_by) VALUES ($1, $2, $3, $4, $5)
+            RETURNING id, tenant_id, url, events, created_at
+            """, [tenantID, id, url, ByteaValue(sealed), actor.id])
+        guard let row = rows.first else { throw StoreError.decoding("insert returned no row") }
+        let webhook = try decode(row)
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "webhook.create", targetType: "webhook", targetID: id.lowercasedString,
+            details: ["url": .string(url)])
+        return (webhook, secret)
+    }
+
+    static func decode(_ row: Row) throws -> Webhook {
+        Webhook(id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"), url: try row.string("url"),
+                events: try row.stringArray("events"), createdAt: try row.date("created_at"))
+    }
+
+    public static func list(_ tx: Transaction, tenantID: UUID) async throws -> [Webhook] {
+        try await tx.query("SELECT id, tenant_id, url, events, created_at FROM webhooks WHERE tenant_id = $1 ORDER BY id", [tenantID]).all.map(decode)
+    }
+
+    public static func delete(_ tx: Transaction, tenantID: UUID, id: UUID, actor: AuditActor) async throws {
+        let rows = try await tx.query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2 RETURNING url", [tenantID, id])
+        guard let row = rows.first else { throw QuotaError.notFound("webhook \(id.lowercasedString)") }
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "webhook.delete", targetType: "webhook", targetID: id.lowercasedString,
+            details: ["url": .string(try row.string("url"))])
+    }
+
+    public static func deliveries(_ tx: Transaction, tenantID: UUID, webhookID: UUID, limit: Int) async throws -> [WebhookDelivery] {
+        let rows = try await tx.query(
+            """
+            SELECT id, webhook_id, event, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at
+            FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2 ORDER BY id DESC LIMIT $3
+            """, [tenantID, webhookID, limit])
+        return try rows.all.map { row in
+            WebhookDelivery(
+                id: try row.uuid("id"), webhookID: try row.uuid("webhook_id"), event: try row.string("event"), status: try row.string("status"),
+                attempts: try row.int("attempts"), nextAttemptAt: try row.date("next_attempt_at"), lastStatus: try row.optionalInt("last_status"),
+                lastError: try row.optionalString("last_error"), createdAt: try row.date("created_at"), deliveredAt: try row.optionalDate("delivered_at"))
+        }
+    }
+}
