@@ -1,5 +1,6 @@
 public import Foundation
 public import JarvisStore
+public import JarvisAudit
 
 /// A slot of a concurrency limit, held until released or until heartbeats stop.
 public struct Lease: Sendable, Equatable {
@@ -28,16 +29,17 @@ public enum LeaseStore {
             createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"))
     }
 
+    /// - Returns: the lease, and the limits it took to or past their warning share.
     /// - Throws: `QuotaDenial` naming the limit that is full.
     public static func acquire(
-        _ tx: Transaction, tenantID: UUID, principalID: UUID, apiKeyID: UUID?, holder: String, ttlSeconds: Int
-    ) async throws -> Lease {
+        _ tx: Transaction, tenantID: UUID, principalID: UUID, apiKeyID: UUID?, holder: String, ttlSeconds: Int, actor: AuditActor
+    ) async throws -> (Lease, warnings: [QuotaWarnings.Warning]) {
         try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["lease:" + tenantID.lowercasedString])
         try await tx.query("DELETE FROM leases WHERE tenant_id = $1 AND expires_at < now() - interval '1 hour'", [tenantID])
         // Every applicable limit with the live leases it counts: tenant-wide, the principal's, the key's.
         let limits = try await tx.query(
             """
-            SELECT p."limit",
+            SELECT p."limit", p.warn_at_percent, p.subject_kind, p.subject_id,
                    (SELECT count(*) FROM leases l WHERE l.tenant_id = p.tenant_id AND l.metric = p.metric AND l.expires_at > now()
                       AND (p.subject_kind = 'tenant' OR (p.subject_kind = 'principal' AND l.principal_id = p.subject_id)
                            OR (p.subject_kind = 'api_key' AND l.api_key_id = p.subject_id))) AS live
@@ -46,10 +48,20 @@ public enum LeaseStore {
               AND (p.subject_kind = 'tenant' OR (p.subject_kind = 'principal' AND p.subject_id = $3)
                    OR (p.subject_kind = 'api_key' AND p.subject_id = $4))
             """, [tenantID, metric, principalID, apiKeyID])
+        var warnings: [QuotaWarnings.Warning] = []
         for row in limits.all {
             let limit = Int64(try row.int("limit"))
-            if Int64(try row.int("live")) >= limit {
+            let live = Int64(try row.int("live"))
+            if live >= limit {
                 throw QuotaDenial(metric: .concurrentWorkflows, limit: limit, retryAfter: 1, remaining: 0, window: 0)
+            }
+            let percent = try row.int("warn_at_percent")
+            if (live + 1) * 100 >= limit * Int64(percent),
+                let subject = QuotaSubject(kind: QuotaSubject.Kind(rawValue: try row.string("subject_kind")) ?? .tenant, id: try row.optionalUUID("subject_id")) {
+                warnings.append(.init(
+                    tenantID: tenantID, metric: .concurrentWorkflows, subject: subject,
+                    windowKey: TenantQuota.windowKey(.requests, unixSeconds: QuotaEngine.unixSeconds()).prefix(13).description,
+                    percent: percent, used: live + 1, limit: limit))
             }
         }
         let rows = try await tx.query(
@@ -59,7 +71,11 @@ public enum LeaseStore {
             RETURNING \(columns)
             """, [tenantID, UUIDv7.make(), metric, principalID, apiKeyID, holder, ttlSeconds])
         guard let row = rows.first else { throw StoreError.decoding("insert returned no row") }
-        return try decode(row)
+        let lease = try decode(row)
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "lease.acquire", targetType: "lease", targetID: lease.id.lowercasedString,
+            details: ["holder": .string(holder), "ttl_seconds": .int(ttlSeconds)])
+        return (lease, warnings)
     }
 
     /// Extends a live lease by its TTL. - Throws: `QuotaError.notFound` when it expired or was released.
@@ -74,9 +90,12 @@ public enum LeaseStore {
         return try decode(row)
     }
 
-    public static func release(_ tx: Transaction, tenantID: UUID, id: UUID) async throws {
-        let rows = try await tx.query("DELETE FROM leases WHERE tenant_id = $1 AND id = $2 AND expires_at > now() RETURNING id", [tenantID, id])
-        guard !rows.isEmpty else { throw QuotaError.notFound("live lease \(id.lowercasedString)") }
+    public static func release(_ tx: Transaction, tenantID: UUID, id: UUID, actor: AuditActor) async throws {
+        let rows = try await tx.query("DELETE FROM leases WHERE tenant_id = $1 AND id = $2 AND expires_at > now() RETURNING holder", [tenantID, id])
+        guard let row = rows.first else { throw QuotaError.notFound("live lease \(id.lowercasedString)") }
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "lease.release", targetType: "lease", targetID: id.lowercasedString,
+            details: ["holder": .string(try row.string("holder"))])
     }
 
     /// Live leases per limit subject, for the status endpoint.

@@ -1,5 +1,6 @@
 public import Foundation
 public import JarvisStore
+public import JarvisAudit
 
 /// Storage gauges in PostgreSQL: the owning service reports an absolute value or a change.
 public enum StorageGauges {
@@ -12,7 +13,9 @@ public enum StorageGauges {
 
     /// Sets (`value`) or changes (`delta`) a gauge, inside a tenant transaction. A change that would
     /// go below zero is refused. - Returns: the gauge after the report.
-    public static func report(_ tx: Transaction, tenantID: UUID, metric: QuotaMetric, value: Int64?, delta: Int64?) async throws -> Gauge {
+    public static func report(
+        _ tx: Transaction, tenantID: UUID, metric: QuotaMetric, value: Int64?, delta: Int64?, actor: AuditActor
+    ) async throws -> Gauge {
         guard metric.isGauge else { throw QuotaError.invalid("metric: must be storage_documents, storage_vectors or storage_bytes") }
         let rows: Rows
         if let value {
@@ -38,7 +41,12 @@ public enum StorageGauges {
                 """, [tenantID, metric.rawValue, change])
         }
         guard let row = rows.first else { throw QuotaError.conflict("delta: would take \(metric.rawValue) below zero") }
-        return Gauge(tenantID: tenantID, metric: metric, value: Int64(try row.int("value")), updatedAt: try row.date("updated_at"))
+        let gauge = Gauge(tenantID: tenantID, metric: metric, value: Int64(try row.int("value")), updatedAt: try row.date("updated_at"))
+        var details: [String: AuditValue] = ["value": .int(Int(gauge.value))]
+        if let delta { details["delta"] = .int(Int(delta)) }
+        try await AuditLog.record(
+            tx, tenantID: tenantID, actor: actor, action: "storage.report", targetType: "storage_gauge", targetID: metric.rawValue, details: details)
+        return gauge
     }
 
     static func load(_ platform: Database, tenantID: UUID) async throws -> [QuotaMetric: Int64] {

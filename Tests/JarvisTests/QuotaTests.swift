@@ -220,6 +220,14 @@ import Testing
             }
             #expect(after.filter { $0 == .created }.count == 2)
             try await api.post("/v1/leases/\(UUID().uuidString)/heartbeat", [:], key: key).expectProblem(.notFound)
+            let audit = try await api.get("/v1/tenants/\(t.slug)/audit-events?action=lease.acquire", key: t.adminKey)
+            #expect(audit.items.count >= 6)
+            var warned: [[String: any Sendable]] = []
+            for _ in 0..<40 where warned.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                warned = try await api.get("/v1/tenants/\(t.slug)/quotas/notifications", key: t.adminKey).items
+            }
+            #expect(warned.first?["metric"] as? String == "concurrent_workflows")
             let (_, viewer) = try await api.principal(in: t, role: "viewer")
             try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "v"], key: viewer).expectProblem(.forbidden)
         }

@@ -8,6 +8,7 @@ internal import JarvisStore
 /// workflow run until released or until its heartbeats stop. Needs `workflow:execute`.
 struct LeaseController {
     let services: AppServices
+    let warnings: QuotaWarnings
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.post(use: acquire)
@@ -29,9 +30,12 @@ struct LeaseController {
         let holder = try body.requiredString("holder", maxLength: 200)
         guard !holder.isEmpty else { throw Problem.invalid("holder: must not be empty") }
         let ttl = Int(try body.integer("ttl_seconds", in: 1...3600) ?? 60)
-        let lease = try await services.app.withTenant(caller.tenantID) { tx in
-            try await LeaseStore.acquire(tx, tenantID: caller.tenantID, principalID: caller.principalID, apiKeyID: caller.apiKeyID, holder: holder, ttlSeconds: ttl)
+        let (lease, crossed) = try await services.app.withTenant(caller.tenantID) { tx in
+            try await LeaseStore.acquire(
+                tx, tenantID: caller.tenantID, principalID: caller.principalID, apiKeyID: caller.apiKeyID, holder: holder, ttlSeconds: ttl,
+                actor: context.auditActor)
         }
+        crossed.forEach(warnings.note)
         return EditedResponse(status: .created, headers: [.location: "/v1/leases/\(lease.id.lowercasedString)"], response: LeaseBody(lease))
     }
 
@@ -45,7 +49,7 @@ struct LeaseController {
     @Sendable func release(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let caller = try caller(context)
         let id = try context.uuidParameter("id")
-        try await services.app.withTenant(caller.tenantID) { tx in try await LeaseStore.release(tx, tenantID: caller.tenantID, id: id) }
+        try await services.app.withTenant(caller.tenantID) { tx in try await LeaseStore.release(tx, tenantID: caller.tenantID, id: id, actor: context.auditActor) }
         return Response(status: .noContent)
     }
 }

@@ -54,7 +54,7 @@ struct UsageController {
             throw Problem.invalid("tenant_id: no tenant \(tenantID.lowercasedString)")
         }
         let gauge = try await services.app.withTenant(tenantID) { tx in
-            try await StorageGauges.report(tx, tenantID: tenantID, metric: metric, value: value, delta: delta)
+            try await StorageGauges.report(tx, tenantID: tenantID, metric: metric, value: value, delta: delta, actor: context.auditActor)
         }
         quotas.setGauge(tenantID: tenantID, metric: metric, value: gauge.value)
         return StorageGaugeBody(

@@ -102,7 +102,7 @@ public struct JarvisApplication: Sendable {
         let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
         let router = Self.buildRouter(
             services: services, identity: identity,
-            authenticator: authenticator, quotas: quotas, usage: usage, masterKey: configuration.masterKey,
+            authenticator: authenticator, quotas: quotas, usage: usage, warnings: warnings, masterKey: configuration.masterKey,
             system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
         ).buildResponder()
         responder = AnyResponder(HotPathResponder(
@@ -118,7 +118,7 @@ public struct JarvisApplication: Sendable {
 
     static func buildRouter(
         services: AppServices, identity: IdentityServices, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
-        masterKey: [UInt8], system: SystemController
+        warnings: QuotaWarnings, masterKey: [UInt8], system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
@@ -154,7 +154,7 @@ public struct JarvisApplication: Sendable {
         usageController.addStorageRoutes(to: v1.group("storage"))
         usageController.addIngestRoutes(to: v1.group("usage"))
         usageController.addReportRoutes(to: tenant.group("usage"))
-        LeaseController(services: services).addRoutes(to: v1.group("leases"))
+        LeaseController(services: services, warnings: warnings).addRoutes(to: v1.group("leases"))
         return router
     }
 
