@@ -40,8 +40,15 @@ public final class GlobalAllowances: Service, Sendable {
     let platform: Database
     let logger: Logger
     let interval: Duration
-    // Locking rule: every local allowance and its take in flight change together.
-    private let locals = Mutex<[Key: Local]>([:])
+    final class Shard: Sendable {
+        // Locking rule: a local allowance and its take in flight change together.
+        let locals = Mutex<[Key: Local]>([:])
+    }
+
+    /// Sharded by limit, so checks of different tenants rarely meet on a lock.
+    private let shards = (0..<16).map { _ in Shard() }
+
+    private func locals(_ key: Key) -> Shard { shards[abs(key.hashValue) % shards.count] }
 
     public init(platform: Database, logger: Logger, interval: Duration = .milliseconds(100)) {
         self.platform = platform
@@ -61,7 +68,7 @@ public final class GlobalAllowances: Service, Sendable {
     func take(_ key: Key, amount: Double, spec: Spec, now: UInt64) async throws -> Bool {
         while true {
             enum Step { case done(Bool), wait(Task<Void, any Error>) }
-            let step = locals.withLock { all -> Step in
+            let step = locals(key).locals.withLock { all -> Step in
                 var local = all[key] ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
                 local.spec = spec
                 local.lastUsed = now
@@ -83,22 +90,22 @@ public final class GlobalAllowances: Service, Sendable {
             case .wait(let task):
                 try await task.value
                 // A refusal noted by that take holds for everyone who waited on it.
-                if locals.withLock({ ($0[key]?.dryUntil ?? 0) > now && ($0[key]?.tokens ?? 0) < amount }) { return false }
+                if locals(key).locals.withLock({ ($0[key]?.dryUntil ?? 0) > now && ($0[key]?.tokens ?? 0) < amount }) { return false }
             }
         }
     }
 
     /// What this instance holds of `key` now.
-    func held(_ key: Key) -> Double { locals.withLock { $0[key]?.tokens ?? 0 } }
+    func held(_ key: Key) -> Double { locals(key).locals.withLock { $0[key]?.tokens ?? 0 } }
 
     /// Puts back what a refused multi-limit check, a refund or an expired reservation did not use.
     func giveBack(_ key: Key, amount: Double) {
-        locals.withLock { all in all[key]?.tokens += amount }
+        locals(key).locals.withLock { all in all[key]?.tokens += amount }
     }
 
     /// Spends without asking (usage already happened); the allowance may go below zero.
     func charge(_ key: Key, amount: Double, spec: Spec, now: UInt64) {
-        locals.withLock { all in
+        locals(key).locals.withLock { all in
             var local = all[key] ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
             local.tokens -= amount
             local.spentSinceTick += amount
@@ -108,10 +115,10 @@ public final class GlobalAllowances: Service, Sendable {
     }
 
     private func topUp(_ key: Key, spec: Spec, wanted: Double) async throws {
-        defer { locals.withLock { all in all[key]?.taking = nil } }
+        defer { locals(key).locals.withLock { all in all[key]?.taking = nil } }
         let granted = try await grant([(key, spec, 0, wanted)]).first ?? 0
         let now = QuotaEngine.monotonicNanoseconds()
-        locals.withLock { all in
+        locals(key).locals.withLock { all in
             all[key]?.tokens += granted
             // Less than asked: the limit is spent for now; do not ask again before the next pass.
             if granted < wanted { all[key]?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
@@ -135,40 +142,47 @@ public final class GlobalAllowances: Service, Sendable {
         return try rows.all.map { Double(try $0.string("granted")) ?? 0 }
     }
 
+    /// Sets each local allowance's need from its recent pace; drops idle ones. - Returns: what to
+    /// give back or take, per limit: (key, spec, returned, wanted).
+    private func review(_ all: inout [Key: Local], now: UInt64) -> [(Key, Spec, Double, Double)] {
+        let idle: UInt64 = 10_000_000_000
+        var plan: [(Key, Spec, Double, Double)] = []
+        for (key, var local) in all where local.taking == nil {
+            if now > local.lastUsed, now - local.lastUsed > idle {
+                if local.tokens > 0 { plan.append((key, local.spec, local.tokens, 0)) }
+                all[key] = nil
+                continue
+            }
+            // The pace of the last interval, smoothed; hold about two intervals of it.
+            let pace = local.spentSinceTick
+            local.want = min(local.spec.limit, max(local.want * 0.5 + pace * 1.5, initialWant(local.spec, metric: key.metric, amount: 1) / 4, 1))
+            local.spentSinceTick = 0
+            // Hysteresis: only a holding well above or below the need is worth a round trip.
+            let surplus = local.tokens - local.want
+            if local.tokens > 2 * local.want, surplus >= 1 {
+                local.tokens -= surplus
+                plan.append((key, local.spec, surplus, 0))
+            } else if local.tokens < local.want / 2, local.want - local.tokens >= 1 {
+                plan.append((key, local.spec, 0, local.want - local.tokens))
+            }
+            all[key] = local
+        }
+        return plan
+    }
+
     /// One background pass: give back the surplus of every active limit, top up the short ones,
     /// and let go of limits unused for a while.
     func tick() async {
         let now = QuotaEngine.monotonicNanoseconds()
-        let idle: UInt64 = 10_000_000_000
-        let plan = locals.withLock { all -> [(Key, Spec, Double, Double)] in
-            var plan: [(Key, Spec, Double, Double)] = []
-            for (key, var local) in all where local.taking == nil {
-                if now > local.lastUsed, now - local.lastUsed > idle {
-                    if local.tokens > 0 { plan.append((key, local.spec, local.tokens, 0)) }
-                    all[key] = nil
-                    continue
-                }
-                // The pace of the last interval, smoothed; hold about two intervals of it.
-                let pace = local.spentSinceTick
-                local.want = min(local.spec.limit, max(local.want * 0.5 + pace * 1.5, initialWant(local.spec, metric: key.metric, amount: 1) / 4, 1))
-                local.spentSinceTick = 0
-                // Hysteresis: only a holding well above or below the need is worth a round trip.
-                let surplus = local.tokens - local.want
-                if local.tokens > 2 * local.want, surplus >= 1 {
-                    local.tokens -= surplus
-                    plan.append((key, local.spec, surplus, 0))
-                } else if local.tokens < local.want / 2, local.want - local.tokens >= 1 {
-                    plan.append((key, local.spec, 0, local.want - local.tokens))
-                }
-                all[key] = local
-            }
-            return plan
+        var plan: [(Key, Spec, Double, Double)] = []
+        for shard in shards {
+            plan += shard.locals.withLock { all in review(&all, now: now) }
         }
         guard !plan.isEmpty else { return }
         do {
             let granted = try await grant(plan)
-            locals.withLock { all in
-                for ((key, _, _, wanted), got) in zip(plan, granted) where wanted > 0 {
+            for ((key, _, _, wanted), got) in zip(plan, granted) where wanted > 0 {
+                locals(key).locals.withLock { all in
                     all[key]?.tokens += got
                     all[key]?.dryUntil = got < wanted ? now + UInt64(intervalSeconds * 1e9) : 0
                 }

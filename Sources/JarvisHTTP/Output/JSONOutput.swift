@@ -2,7 +2,8 @@
 enum JSONOutput {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Appends `text` as a JSON string literal: quotes, backslashes and control characters escaped.
+    /// Appends `text` as a JSON string literal: quotes, backslashes and control characters escaped
+    /// (other UTF-8 passes through, which JSON allows).
     static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(34)
         for byte in text.utf8 {
