@@ -1,5 +1,5 @@
-"""Loads every seeded key into the server's credential cache through POST /v1/check batches
-(100 keys each, several connections), then prints how many decisions came back allowed, denied
+"""Loads every seeded key into the server's credential cache, and every seeded tenant's quota
+state, through POST /v1/check batches (100 keys each, several connections), then prints how many decisions came back allowed, denied
 and invalid, so a broken seed shows up before any figure is taken.
 Usage: warm.py URL ADMIN_KEY KEYS_FILE"""
 import http.client, json, sys, threading, urllib.parse
@@ -16,7 +16,7 @@ lock = threading.Lock()
 def batch(start):
     if not hasattr(local, "conn"):
         local.conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-    body = json.dumps({"items": [{"credential": k, "permission": "billing:read"} for k in keys[start:start + 100]]})
+    body = json.dumps({"items": [{"credential": k, "permission": "billing:read", "quota": {"requests": 1}} for k in keys[start:start + 100]]})
     local.conn.request("POST", "/v1/check", body, {"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
     response = local.conn.getresponse()
     answer = json.loads(response.read())
