@@ -164,8 +164,11 @@ public struct JarvisApplication: Sendable {
         var application = Application(
             responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
+        // Shut down in reverse: the HTTP server first (Hummingbird adds it last), then the writers
+        // flush, and the pools close at the very end, after everything that still writes.
         application.addServices(
-            invalidations, lastUsed, signingKeys, securityEvents, usage, quotas.allowances, warnings, PoolShutdown(databases: [app, platform], hasher: passwordHasher))
+            PoolShutdown(databases: [app, platform], hasher: passwordHasher), invalidations, lastUsed, signingKeys, securityEvents, usage,
+            quotas.allowances, warnings)
         return application
     }
 }
