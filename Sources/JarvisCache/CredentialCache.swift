@@ -23,16 +23,6 @@ public final class CredentialCache: Sendable {
             self.high = high
             self.low = low
         }
-
-        /// The first 128 bits of a SHA-256 digest.
-        init(digest: [UInt8]) {
-            var high: UInt64 = 0
-            var low: UInt64 = 0
-            for i in 0..<8 { high = high << 8 | UInt64(digest[i]) }
-            for i in 8..<16 { low = low << 8 | UInt64(digest[i]) }
-            self.high = high
-            self.low = low
-        }
     }
 
     struct Entry: Sendable {
@@ -85,12 +75,6 @@ public final class CredentialCache: Sendable {
 
     private func shard(_ key: Key) -> Shard { shards[Int(truncatingIfNeeded: key.low) & mask] }
 
-    /// The cached caller for `digest`, or `load`'s answer, loaded once however many ask at once.
-    /// - Parameter load: returns the caller and the time its credential stops being valid.
-    public func caller(digest: [UInt8], load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
-        try await caller(key: Key(digest: digest), load: load)
-    }
-
     /// The cached caller for `key` if there is a live one: the hot path's first try, without
     /// suspending.
     @inline(__always)
@@ -105,6 +89,7 @@ public final class CredentialCache: Sendable {
     }
 
     /// The cached caller for `key`, or `load`'s answer, loaded once however many ask at once.
+    /// - Parameter load: returns the caller and the time its credential stops being valid.
     public func caller(key: Key, load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
         let shard = shard(key)
         let now = CoarseClock.seconds()

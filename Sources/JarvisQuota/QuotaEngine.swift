@@ -265,7 +265,11 @@ public final class QuotaEngine: Sendable {
         let interval = Self.nanoseconds(refreshInterval)
         let shard = shard(tenantID)
         let due = shard.state.withLock { s -> Bool in
-            guard let last = s.refreshed[tenantID], now >= last, now - last >= interval, s.tenants[tenantID]?.recordedDuringRefresh == nil else { return false }
+            guard let state = s.tenants[tenantID], state.recordedDuringRefresh == nil,
+                let last = s.refreshed[tenantID], now >= last, now - last >= interval,
+                // Only totals a limit or the status shows are worth reading again.
+                state.policies.contains(where: { $0.metric.isTokens || $0.metric.isGauge })
+            else { return false }
             s.refreshed[tenantID] = now
             s.tenants[tenantID]?.recordedDuringRefresh = [:]
             return true

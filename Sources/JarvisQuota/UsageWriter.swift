@@ -19,7 +19,6 @@ public final class UsageWriter: Service, Sendable {
 
     struct Queue {
         var pending: [Pending] = []
-        var eventCount = 0
         /// Lanes waiting for work.
         var idle: [CheckedContinuation<Void, Never>] = []
         var stopped = false
@@ -32,7 +31,7 @@ public final class UsageWriter: Service, Sendable {
     let maxBatch: Int
     /// Transactions in flight at once.
     let lanes: Int
-    // Locking rule: the queue, its count and the wake-up change together.
+    // Locking rule: the queue and the idle lanes change together.
     private let queue = Mutex(Queue())
 
     public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 5_000, lanes: Int = 3) {
@@ -50,7 +49,6 @@ public final class UsageWriter: Service, Sendable {
             let (queued, wake) = queue.withLock { q -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !q.stopped else { return (false, nil) }
                 q.pending.append(Pending(events: events, waiter: waiter))
-                q.eventCount += events.count
                 return (true, q.idle.isEmpty ? nil : q.idle.removeFirst())
             }
             // After shutdown began nothing new is taken; what was queued is still written.
@@ -91,7 +89,6 @@ public final class UsageWriter: Service, Sendable {
                 }
                 let batch = Array(q.pending[..<split])
                 q.pending.removeFirst(split)
-                q.eventCount -= count
                 return batch
             }
             if let taken { return taken }

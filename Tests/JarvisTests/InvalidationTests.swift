@@ -85,13 +85,13 @@ import Testing
     @Test func concurrentMissesLoadOnceAndFailuresAreNotCached() async throws {
         let cache = CredentialCache(capacity: 100)
         let loads = LoadCounter()
-        let digest = [UInt8](repeating: 7, count: 32)
+        let digest = CredentialCache.Key(high: 7, low: 7)
         let tenantID = UUIDv7.make()
         let expected = Caller(tenantID: tenantID, tenantSlug: "t", principalID: UUIDv7.make(), kind: .serviceAccount, roles: [], apiKeyID: nil)
         let answers = await withTaskGroup(of: UUID?.self) { group in
             for _ in 0..<50 {
                 group.addTask {
-                    try? await cache.caller(digest: digest) {
+                    try? await cache.caller(key: digest) {
                         await loads.increment()
                         try await Task.sleep(for: .milliseconds(50))
                         return (expected, Date().addingTimeInterval(60))
@@ -104,14 +104,14 @@ import Testing
         #expect(answers.allSatisfy { $0 == expected.principalID })
         // Invalidating the tenant makes the next ask load again; a failed load is not kept.
         cache.invalidate(tenantID: tenantID)
-        await #expect(throws: CancellationError.self) { try await cache.caller(digest: digest) { throw CancellationError() } }
-        _ = try await cache.caller(digest: digest) { await loads.increment(); return (expected, Date().addingTimeInterval(60)) }
+        await #expect(throws: CancellationError.self) { try await cache.caller(key: digest) { throw CancellationError() } }
+        _ = try await cache.caller(key: digest) { await loads.increment(); return (expected, Date().addingTimeInterval(60)) }
         #expect(await loads.value == 2)
         // An expired credential is not served from memory.
-        let short = [UInt8](repeating: 9, count: 32)
-        _ = try await cache.caller(digest: short) { (expected, Date().addingTimeInterval(0.05)) }
+        let short = CredentialCache.Key(high: 9, low: 9)
+        _ = try await cache.caller(key: short) { (expected, Date().addingTimeInterval(0.05)) }
         try await Task.sleep(for: .milliseconds(80))
-        await #expect(throws: CancellationError.self) { try await cache.caller(digest: short) { throw CancellationError() } }
+        await #expect(throws: CancellationError.self) { try await cache.caller(key: short) { throw CancellationError() } }
     }
 }
 
