@@ -23,4 +23,6 @@ public enum AccessError: Error, Sendable, Equatable {
     /// A permission that neither the platform nor the tenant defines.
     case unknownPermission(String)
     case invalid(field: String, reason: String)
+    /// The target principal holds permissions the caller lacks (`PrincipalGuard`).
+    case strongerPrincipal
 }

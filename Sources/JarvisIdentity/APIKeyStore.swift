@@ -24,20 +24,12 @@ public struct APIKeyStore: Sendable {
         if let expiresAt, expiresAt <= Date() {
             throw IdentityError.invalid(field: "expires_at", reason: "must be in the future")
         }
-        let principal = try await tx.query(
-            """
-            SELECT p.status, COALESCE(string_agg(b.role, ','), '') AS roles
-            FROM principals p LEFT JOIN role_bindings b ON b.tenant_id = p.tenant_id AND b.principal_id = p.id
-            WHERE p.tenant_id = $1 AND p.id = $2 GROUP BY p.status
-            """, [tenantID, principalID])
-        guard let row = principal.first else { throw IdentityError.notFound("principal \(principalID)") }
-        guard try row.string("status") == "active" else { throw IdentityError.principalInactive }
+        let status = try await tx.query(
+            "SELECT status FROM principals WHERE tenant_id = $1 AND id = $2", [tenantID, principalID]).first?.string("status")
+        guard let status else { throw IdentityError.notFound("principal \(principalID)") }
+        guard status == "active" else { throw IdentityError.principalInactive }
         // A key acts with its principal's roles: minting one must not hand the caller more than it holds.
-        let roles = try row.string("roles").split(separator: ",").map(String.init)
-        let graph = RoleGraph.builtinSuffices(for: roles) ? RoleGraph.builtin : try await RoleStore.graph(tx, tenantID: tenantID)
-        guard caller.isUnscopedSuperAdmin || caller.covers(graph.effectivePermissions(of: roles)) else {
-            throw IdentityError.escalation
-        }
+        try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: principalID, by: caller)
 
         let token = APIKeyToken.generate()
         let id = UUIDv7.make()
@@ -75,8 +67,9 @@ public struct APIKeyStore: Sendable {
         return try rows.all.map(decode)
     }
 
-    /// Revokes a key; it stops authenticating with the commit.
-    public static func revoke(_ tx: Transaction, tenantID: UUID, id: UUID, actor: AuditActor) async throws -> APIKey {
+    /// Revokes a key; it stops authenticating with the commit. Revoking locks its principal out, so
+    /// the caller must be at least as strong as that principal.
+    public static func revoke(_ tx: Transaction, tenantID: UUID, id: UUID, caller: Caller, actor: AuditActor) async throws -> APIKey {
         let rows = try await tx.query(
             "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING \(columns)",
             [tenantID, id])
@@ -85,6 +78,7 @@ public struct APIKeyStore: Sendable {
             throw IdentityError.notFound("api key \(id)")
         }
         let key = try decode(rows)
+        try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: key.principalID, by: caller)
         tx.noteAuthChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "api_key.revoke", targetType: "api_key", targetID: id.lowercasedString,

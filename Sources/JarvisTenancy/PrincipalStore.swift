@@ -83,9 +83,10 @@ public enum PrincipalStore {
         }
     }
 
-    /// Changes the given fields; disabling a principal stops its credentials at once.
+    /// Changes the given fields; disabling a principal stops its credentials at once. Any change
+    /// (status, the email a user logs in with) needs a caller at least as strong as the principal.
     public static func update(
-        _ tx: Transaction, tenantID: UUID, id: UUID, kind: Caller.Kind, _ change: Update, actor: AuditActor
+        _ tx: Transaction, tenantID: UUID, id: UUID, kind: Caller.Kind, _ change: Update, caller: Caller, actor: AuditActor
     ) async throws -> Principal {
         if let email = change.email {
             guard kind == .user else { throw TenancyError.invalid(field: "email", reason: "only users have an email") }
@@ -104,6 +105,7 @@ public enum PrincipalStore {
             """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue],
             onConflict: TenancyError.conflict(conflict))
         guard !rows.isEmpty else { throw TenancyError.notFound("\(kind.auditResource) \(id)") }
+        try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: id, by: caller)
         tx.noteAuthChange(tenantID)
         let principal = try decode(rows)
         var details: [String: AuditValue] = [:]

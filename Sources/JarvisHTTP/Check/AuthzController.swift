@@ -31,16 +31,23 @@ struct AuthzController {
         return try await decide(method: method, uri: uri, authorization: request.headers[.authorization])
     }
 
+    /// Envoy's form: the original path follows `/v1/authz`; its query is not part of the decision.
     @Sendable func envoy(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let original = String(request.uri.path.dropFirst("/v1/authz".count))
-        let query = request.uri.query.map { "?" + $0 } ?? ""
-        return try await decide(method: request.method.rawValue, uri: (original.isEmpty ? "/" : original) + query, authorization: request.headers[.authorization])
+        return try await decide(method: request.method.rawValue, uri: original.isEmpty ? "/" : original, authorization: request.headers[.authorization])
     }
 
     func decide(method: String, uri: String, authorization: String?) async throws -> Response {
+        // Checked before the credential: a request no rule can judge is the gateway's mistake.
+        let forwarded: ForwardedRequest
+        do {
+            forwarded = try ForwardedRequest(method: method, uri: uri)
+        } catch .method(let reason), .uri(let reason) {
+            throw Problem(.badRequest, "invalid-forwarded-request", reason)
+        }
         let caller = try await authenticator.authenticate(authorization: authorization)
-        guard let permission = rules.permission(method: method, uri: uri) else {
-            throw Problem(.forbidden, "no-route-rule", "no route rule covers \(method.prefix(16)) \(uri.prefix(200))")
+        guard let permission = rules.permission(for: forwarded) else {
+            throw Problem(.forbidden, "no-route-rule", "no route rule covers \(forwarded.method) \(forwarded.path.prefix(200))")
         }
         guard caller.allows(permission) else { throw AccessError.forbidden(permission) }
         // Each forwarded request is one request against the caller's rate limits.

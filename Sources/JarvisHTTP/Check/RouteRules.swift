@@ -1,5 +1,5 @@
 internal import Foundation
-public import JarvisAccess
+internal import JarvisAccess
 
 /// Which permission a proxied request needs, from a small rules file (one rule a line):
 ///
@@ -11,7 +11,8 @@ public import JarvisAccess
 /// ```
 ///
 /// The longest matching prefix wins, and a rule for the exact method beats `*`. A prefix matches
-/// whole path segments (`/doc` does not match `/documents`). No match: denied.
+/// whole path segments (`/doc` does not match `/documents`) of the normalised path (see
+/// `ForwardedRequest`); the query never takes part. No match: denied.
 public struct RouteRules: Sendable {
     struct Rule: Sendable {
         let method: String
@@ -42,7 +43,10 @@ public struct RouteRules: Sendable {
             guard fields.count == 3 else { throw .invalid(line: number + 1, "expected: METHOD PATH-PREFIX PERMISSION") }
             let method = fields[0].uppercased()
             guard method == "*" || method.allSatisfy({ $0.isLetter }) else { throw .invalid(line: number + 1, "bad method \(fields[0])") }
-            guard fields[1].hasPrefix("/") else { throw .invalid(line: number + 1, "the path prefix must start with /") }
+            // Prefixes are compared with normalised paths, so they must be normal themselves.
+            guard let normal = try? ForwardedRequest.normalise(String(fields[1])), normal == String(fields[1]) || normal + "/" == String(fields[1]) else {
+                throw .invalid(line: number + 1, "the path prefix must be a normalised path starting with / (no '.', '..', '//', ';' or escapes of unreserved characters)")
+            }
             guard let permission = Permission(validating: String(fields[2])) else {
                 throw .invalid(line: number + 1, "bad permission \(fields[2])")
             }
@@ -61,12 +65,11 @@ public struct RouteRules: Sendable {
         return try RouteRules(text: String(decoding: data, as: UTF8.self))
     }
 
-    /// The permission `method` on `uri` needs, or nil when no rule covers it.
-    public func permission(method: String, uri: String) -> Permission? {
-        var path = Substring(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        if path.isEmpty { path = "/" }
-        let upper = method.uppercased()
-        for rule in rules where rule.method == "*" || rule.method == upper {
+    /// The permission the request needs, or nil when no rule covers it. The request's path is
+    /// already normalised (`ForwardedRequest`), so a rule sees what the upstream will serve.
+    func permission(for request: ForwardedRequest) -> Permission? {
+        let path = request.path
+        for rule in rules where rule.method == "*" || rule.method == request.method {
             if rule.prefix == "/" || path == rule.prefix || path.hasPrefix(rule.prefix + "/") { return rule.permission }
         }
         return nil

@@ -61,7 +61,7 @@ struct APIKeyController {
         let scope = try await services.scope(context, permission: "admin:key")
         let id = try context.uuidParameter("id")
         let key = try await services.app.withTenant(scope.tenantID) { tx in
-            try await APIKeyStore.revoke(tx, tenantID: scope.tenantID, id: id, actor: scope.actor)
+            try await APIKeyStore.revoke(tx, tenantID: scope.tenantID, id: id, caller: scope.caller, actor: scope.actor)
         }
         return APIKeyBody(key)
     }

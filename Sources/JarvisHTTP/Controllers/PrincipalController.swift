@@ -27,7 +27,7 @@ struct PrincipalController {
         let password = try body.requiredString("password", maxLength: PasswordPolicy.maxLength)
         let passwords = self.passwords
         try await services.app.withTenant(scope.tenantID) { tx in
-            try await passwords.set(tx, tenantID: scope.tenantID, userID: id, password: password, actor: scope.actor)
+            try await passwords.set(tx, tenantID: scope.tenantID, userID: id, password: password, caller: scope.caller, actor: scope.actor)
         }
         return Response(status: .noContent)
     }
@@ -95,7 +95,7 @@ struct PrincipalController {
             status: try body.choice("status", as: Principal.Status.self))
         let kind = self.kind
         let principal = try await services.app.withTenant(scope.tenantID) { tx in
-            let principal = try await PrincipalStore.update(tx, tenantID: scope.tenantID, id: id, kind: kind, change, actor: scope.actor)
+            let principal = try await PrincipalStore.update(tx, tenantID: scope.tenantID, id: id, kind: kind, change, caller: scope.caller, actor: scope.actor)
             // A disabled principal's sessions end with the same commit.
             if change.status == .disabled { try await RefreshTokenStore.revokeAll(tx, tenantID: scope.tenantID, principalID: id) }
             return principal

@@ -50,7 +50,7 @@ struct QuotaController {
             burst: try body.integer("burst", in: 1...1_000_000_000),
             warnAtPercent: Int(try body.integer("warn_at_percent", in: 1...100) ?? 80))
         let policy = try await services.app.withTenant(scope.tenantID) { tx in
-            try await Self.requireSubject(tx, tenantID: scope.tenantID, subject)
+            try await Self.requireSubject(tx, tenantID: scope.tenantID, subject, caller: scope.caller)
             return try await QuotaPolicyStore.create(tx, tenantID: scope.tenantID, definition, actor: scope.actor)
         }
         return EditedResponse(
@@ -58,18 +58,21 @@ struct QuotaController {
             response: QuotaPolicyBody(policy))
     }
 
-    /// A principal or key policy must name one of the tenant's own (the query runs under its RLS).
-    static func requireSubject(_ tx: Transaction, tenantID: UUID, _ subject: QuotaSubject) async throws {
+    /// A principal or key policy must name one of the tenant's own (the query runs under its RLS),
+    /// and a limit can lock its subject out, so the caller must be at least as strong as it.
+    static func requireSubject(_ tx: Transaction, tenantID: UUID, _ subject: QuotaSubject, caller: Caller) async throws {
         switch subject {
         case .tenant: return
         case .principal(let id):
             guard try await !tx.query("SELECT 1 FROM principals WHERE tenant_id = $1 AND id = $2", [tenantID, id]).isEmpty else {
                 throw Problem.invalid("subject_id: no principal \(id.lowercasedString) in this tenant")
             }
+            try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: id, by: caller)
         case .apiKey(let id):
-            guard try await !tx.query("SELECT 1 FROM api_keys WHERE tenant_id = $1 AND id = $2", [tenantID, id]).isEmpty else {
+            guard let owner = try await tx.query("SELECT principal_id FROM api_keys WHERE tenant_id = $1 AND id = $2", [tenantID, id]).first else {
                 throw Problem.invalid("subject_id: no API key \(id.lowercasedString) in this tenant")
             }
+            try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: try owner.uuid("principal_id"), by: caller)
         }
     }
 
@@ -81,7 +84,10 @@ struct QuotaController {
         let burst: Int64?? = body.isNull("burst") ? .some(nil) : try body.integer("burst", in: 1...1_000_000_000).map { .some($0) }
         let warn = try body.integer("warn_at_percent", in: 1...100).map(Int.init)
         let policy = try await services.app.withTenant(scope.tenantID) { tx in
-            try await QuotaPolicyStore.update(tx, tenantID: scope.tenantID, id: id, limit: limit, burst: burst, warnAtPercent: warn, actor: scope.actor)
+            let policy = try await QuotaPolicyStore.update(
+                tx, tenantID: scope.tenantID, id: id, limit: limit, burst: burst, warnAtPercent: warn, actor: scope.actor)
+            try await Self.requireSubject(tx, tenantID: scope.tenantID, policy.subject, caller: scope.caller)
+            return policy
         }
         return QuotaPolicyBody(policy)
     }

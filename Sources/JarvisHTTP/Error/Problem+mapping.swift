@@ -82,6 +82,10 @@ extension Problem {
             return .invalid("permissions: '\(name.prefix(128))' is neither a platform permission nor one this tenant registered")
         case .invalid(let field, let reason):
             return .invalid("\(field): \(reason)")
+        case .strongerPrincipal:
+            return Problem(
+                .forbidden, "principal-stronger",
+                "the principal holds permissions the caller lacks; only a caller holding all of them may act on it")
         }
     }
 

@@ -1,6 +1,7 @@
 public import Foundation
 public import JarvisStore
 public import JarvisAudit
+public import JarvisAccess
 
 /// Setting and changing users' passwords, in the caller's tenant transaction, audited; every
 /// refresh token of the user is revoked, so other sessions end with the change.
@@ -9,9 +10,11 @@ public struct PasswordStore: Sendable {
 
     public init(hasher: PasswordHasher) { self.hasher = hasher }
 
-    /// An administrator sets (or resets) a user's password.
-    public func set(_ tx: Transaction, tenantID: UUID, userID: UUID, password: String, actor: AuditActor) async throws {
+    /// An administrator sets (or resets) a user's password; whoever knows it may log in as the
+    /// user, so the administrator must hold every permission the user holds.
+    public func set(_ tx: Transaction, tenantID: UUID, userID: UUID, password: String, caller: Caller, actor: AuditActor) async throws {
         guard let email = try await email(tx, tenantID: tenantID, userID: userID) else { throw IdentityError.notFound("user \(userID)") }
+        try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: userID, by: caller)
         try PasswordPolicy.check(password, email: email)
         try await store(tx, tenantID: tenantID, userID: userID, hash: try await hasher.hash(password))
         try await AuditLog.record(tx, tenantID: tenantID, actor: actor, action: "user.password_set", targetType: "user", targetID: userID.lowercasedString)
