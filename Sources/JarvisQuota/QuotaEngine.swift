@@ -121,8 +121,9 @@ public final class QuotaEngine: Sendable {
             taken.append((key, amount))
         }
         refreshIfDue(caller.tenantID, now: now)
-        let id = ask.tokens > 0 ? UUIDv7.make() : nil
         let budgets = taken.filter { $0.0.metric.isTokens }.map(\.0)
+        // A reservation only where a budget holds tokens back for it: with none, nothing is reserved.
+        let id = ask.tokens > 0 && !budgets.isEmpty ? UUIDv7.make() : nil
         let ttl = Self.nanoseconds(reservationTTL)
         let crossed = shard.state.withLock { s -> [QuotaWarnings.Warning] in
             guard var state = s.tenants[caller.tenantID] else { return [] }

@@ -8,7 +8,8 @@ public enum UsageReport {
     }
 
     public struct Line: Sendable {
-        public let key: String
+        /// Nil for usage reported without a principal (unattributed).
+        public let key: String?
         public let events: Int64
         public let inputTokens: Int64
         public let outputTokens: Int64
@@ -21,7 +22,8 @@ public enum UsageReport {
         switch grouping {
         case .day: key = "to_char(day, 'YYYY-MM-DD')"
         case .model: key = "model"
-        case .principal: key = "principal_id::text"
+        // Events without a principal are rolled up under the nil uuid; they are reported as unattributed.
+        case .principal: key = "NULLIF(principal_id, '00000000-0000-0000-0000-000000000000')::text"
         }
         let rows = try await tx.query(
             """
@@ -30,7 +32,7 @@ public enum UsageReport {
             GROUP BY 1 ORDER BY 1
             """, [tenantID, from, to])
         return try rows.all.map { row in
-            Line(key: try row.string("key"), events: Int64(try row.int("events")),
+            Line(key: try row.optionalString("key"), events: Int64(try row.int("events")),
                  inputTokens: Int64(try row.int("input_tokens")), outputTokens: Int64(try row.int("output_tokens")))
         }
     }

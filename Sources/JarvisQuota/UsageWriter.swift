@@ -120,6 +120,12 @@ public final class UsageWriter: Service, Sendable {
                                   reservation: event.reservationID, occurredAt: event.occurredAt)
                 }
             }
+        } catch let error as StoreError where batch.count > 1 && !error.isTransient {
+            // The statement refused something in the group. Whose it was is not known, and no
+            // request may be told its own input was wrong because of another's: each is written
+            // alone, so only the one at fault hears of it.
+            logger.warning("usage batch refused; writing its requests one by one", metadata: ["requests": "\(batch.count)", "error": "\(error)"])
+            for pending in batch { await write([pending]) }
         } catch {
             logger.warning("usage batch not stored", metadata: ["events": "\(events.count)", "error": "\(error)"])
             for pending in batch { pending.waiter.resume(throwing: error) }

@@ -48,6 +48,15 @@ extension StoreError {
         }
     }
 
+    /// True for failures that say nothing about the statement itself (the database was away, busy
+    /// or timed out): the same statement may succeed when retried.
+    public var isTransient: Bool {
+        switch self {
+        case .connectionLost, .connectionFailed, .poolTimeout, .poolClosed, .statementTimeout, .serializationFailure: return true
+        default: return false
+        }
+    }
+
     /// True for failures after which the connection must not be reused.
     var breaksConnection: Bool {
         switch self {

@@ -87,6 +87,13 @@ struct UsageController {
             let found = Set(try live.all.map { try $0.uuid("id") })
             if let missing = named.subtracting(found).first { throw Problem.invalid("tenant_id: no tenant \(missing.lowercasedString)") }
         }
+        // Events may name any principal of their tenant; the caller itself needs no lookup.
+        let named = Set(events.compactMap { event in
+            event.principalID.flatMap { $0 == caller.principalID && event.tenantID == caller.tenantID ? nil : PrincipalDirectory.Member(tenantID: event.tenantID, principalID: $0) }
+        })
+        if !named.isEmpty, let unknown = try await services.principals.firstUnknown(named) {
+            throw Problem.invalid("principal_id: no principal \(unknown.principalID.lowercasedString) in tenant \(unknown.tenantID.lowercasedString)")
+        }
         let outcomes = try await writer.submit(events)
         // Written by hand: a thousand results through JSONEncoder cost more than storing them.
         var out: [UInt8] = []
@@ -113,7 +120,12 @@ struct UsageController {
                 if required { throw fail("\(name): is required") }
                 return nil
             }
-            guard value.count <= maxLength else { throw fail("\(name): must be at most \(maxLength) characters") }
+            guard value.unicodeScalars.count <= maxLength else { throw fail("\(name): must be at most \(maxLength) characters") }
+            // Checked here, before the event joins a group commit: PostgreSQL refuses NUL, and one
+            // request's bad text must never fail the others it would share a transaction with.
+            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw fail("\(name): must not contain control characters")
+            }
             return value
         }
         func uuid(_ name: String) throws -> UUID? {
@@ -200,8 +212,19 @@ struct StorageGaugeBody: ResponseEncodable, Sendable {
 
 struct UsageSummaryBody: ResponseEncodable, Sendable {
     struct Item: Encodable, Sendable {
-        let key: String
+        /// Null for usage without a principal (`group_by=principal`): encoded, not left out.
+        let key: String?
         let events: Int64
+
+        enum CodingKeys: String, CodingKey { case key, events, inputTokens, outputTokens }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(key, forKey: .key)
+            try container.encode(events, forKey: .events)
+            try container.encode(inputTokens, forKey: .inputTokens)
+            try container.encode(outputTokens, forKey: .outputTokens)
+        }
         let inputTokens: Int64
         let outputTokens: Int64
     }

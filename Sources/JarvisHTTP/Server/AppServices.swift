@@ -13,6 +13,8 @@ struct AppServices: Sendable {
     /// `jarvis_platform`: super-admin endpoints and credential lookups.
     let platform: Database
     let tenants: TenantStore
+    /// Whether principals named in reported data are the tenant's own.
+    let principals: PrincipalDirectory
     let apiKeys: APIKeyStore
     /// Refused permissions become security events (asynchronous, never on the request's path).
     let securityEvents: SecurityEventWriter

@@ -76,7 +76,7 @@ public struct JarvisApplication: Sendable {
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
         let services = AppServices(
-            app: app, platform: platform, tenants: TenantStore(platform: platform),
+            app: app, platform: platform, tenants: TenantStore(platform: platform), principals: PrincipalDirectory(platform: platform),
             apiKeys: APIKeyStore(pepper: configuration.apiKeyPepper), securityEvents: securityEvents)
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
