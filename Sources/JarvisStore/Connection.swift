@@ -10,12 +10,22 @@ final class Connection: @unchecked Sendable {
     /// Set once a failure shows the connection can no longer be trusted.
     private(set) var isBroken = false
 
+    /// The longest one statement may wait for the server, in milliseconds: past it the connection
+    /// is given up (see `awaitResult`).
+    let deadlineMilliseconds: Int
+
     /// Opens a connection; blocks for up to the configured connect timeout.
     init(configuration: DatabaseConfiguration) throws(StoreError) {
-        let keywords = ["dbname", "options", "connect_timeout", "application_name"]
+        // TCP keepalives and a user timeout: a server that vanishes without closing the socket (a
+        // network partition, a frozen host) is noticed within seconds, not after the kernel's hours.
+        let keywords = [
+            "dbname", "options", "connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+            "keepalives_count", "tcp_user_timeout",
+        ]
         let values = [
             configuration.connectionString, configuration.startupOptions,
-            String(configuration.connectTimeoutSeconds), configuration.applicationName,
+            String(configuration.connectTimeoutSeconds), configuration.applicationName, "1", "5", "2", "3",
+            String(configuration.queryDeadlineMilliseconds),
         ]
         let cKeywords = keywords.map { strdup($0) }
         let cValues = values.map { strdup($0) }
@@ -34,7 +44,15 @@ final class Connection: @unchecked Sendable {
             PQfinish(conn)
             throw .connectionFailed(message)
         }
+        // Non-blocking: sending never waits on a full socket buffer, so every wait goes through
+        // `poll` with the deadline.
+        guard PQsetnonblocking(conn, 1) == 0 else {
+            let message = Self.trimmed(PQerrorMessage(conn))
+            PQfinish(conn)
+            throw .connectionFailed(message)
+        }
         handle = conn
+        deadlineMilliseconds = configuration.queryDeadlineMilliseconds
     }
 
     deinit { PQfinish(handle) }
@@ -47,16 +65,91 @@ final class Connection: @unchecked Sendable {
         let cValues = texts.map { $0.map { strdup($0) } ?? nil }
         defer { cValues.forEach { free($0) } }
         let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
-        let result = pointers.withUnsafeBufferPointer { buffer in
-            PQexecParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
+        let sent = pointers.withUnsafeBufferPointer { buffer in
+            PQsendQueryParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
         }
-        return try consume(result)
+        guard sent == 1 else { throw lost() }
+        return try awaitResult()
     }
 
     /// Runs a script of one or more statements without parameters (simple protocol):
     /// migrations and fixed control statements only, never text that came from a request.
     func executeScript(_ sql: String) throws(StoreError) -> Rows {
-        try consume(PQexec(handle, sql))
+        guard PQsendQuery(handle, sql) == 1 else { throw lost() }
+        return try awaitResult()
+    }
+
+    /// Sends what is queued and collects the results of the statement(s) sent, waiting on the
+    /// socket at most `deadlineMilliseconds` in all. The server enforces `statement_timeout`, but
+    /// a server that does not answer at all (frozen, partitioned) enforces nothing: past the
+    /// deadline the connection is marked broken, so the pool closes it, and the caller gets
+    /// `statementTimeout`. (No cancel request: sending one would wait on the same silent server.)
+    private func awaitResult() throws(StoreError) -> Rows {
+        let deadline = Self.monotonicMilliseconds() + Int64(deadlineMilliseconds)
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw lost() }
+        func wait(for events: Int16) throws(StoreError) {
+            let remaining = deadline - Self.monotonicMilliseconds()
+            guard remaining > 0 else {
+                isBroken = true
+                throw .statementTimeout
+            }
+            var descriptor = pollfd(fd: socket, events: events, revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(remaining, Int64(Int32.max))))
+            if ready < 0 && errno != EINTR { throw lost("poll failed: errno \(errno)") }
+            if ready == 0 {
+                isBroken = true
+                throw .statementTimeout
+            }
+        }
+        // Flush the request; read meanwhile so the server is never blocked writing to us.
+        while true {
+            let flushed = PQflush(handle)
+            if flushed == 0 { break }
+            guard flushed == 1 else { throw lost() }
+            try wait(for: Int16(POLLIN | POLLOUT))
+            guard PQconsumeInput(handle) == 1 else { throw lost() }
+        }
+        var last: OpaquePointer?
+        var failure: StoreError?
+        while true {
+            while PQisBusy(handle) == 1 {
+                try wait(for: Int16(POLLIN))
+                guard PQconsumeInput(handle) == 1 else {
+                    if let last { PQclear(last) }
+                    throw lost()
+                }
+            }
+            guard let result = PQgetResult(handle) else { break }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                if let last { PQclear(last) }
+                last = result
+            default:
+                // A script stops at its first error; that error is the answer.
+                if failure == nil { failure = Self.error(from: result, connection: handle) }
+                PQclear(result)
+            }
+        }
+        if let failure {
+            if let last { PQclear(last) }
+            if failure.breaksConnection || PQstatus(handle) != CONNECTION_OK { isBroken = true }
+            throw failure
+        }
+        guard let last else { throw lost() }
+        defer { PQclear(last) }
+        return Self.copy(last)
+    }
+
+    private func lost(_ message: String? = nil) -> StoreError {
+        isBroken = true
+        return .connectionLost(message ?? Self.trimmed(PQerrorMessage(handle)))
+    }
+
+    static func monotonicMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     /// Waits up to `timeoutMilliseconds` for NOTIFY payloads on this (LISTENing) connection.
@@ -89,23 +182,6 @@ final class Connection: @unchecked Sendable {
     var isHealthy: Bool { !isBroken && PQstatus(handle) == CONNECTION_OK }
 
     func markBroken() { isBroken = true }
-
-    private func consume(_ result: OpaquePointer?) throws(StoreError) -> Rows {
-        guard let result else {
-            isBroken = true
-            throw .connectionLost(Self.trimmed(PQerrorMessage(handle)))
-        }
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
-        switch status {
-        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return Self.copy(result)
-        default:
-            let error = Self.error(from: result, connection: handle)
-            if error.breaksConnection || PQstatus(handle) != CONNECTION_OK { isBroken = true }
-            throw error
-        }
-    }
 
     private static func copy(_ result: OpaquePointer) -> Rows {
         let rowCount = Int(PQntuples(result))

@@ -10,6 +10,10 @@ public struct DatabaseConfiguration: Sendable {
     public var acquireTimeoutMilliseconds: Int
     /// Seconds libpq waits for a new connection.
     public var connectTimeoutSeconds: Int
+    /// How long the client waits for the server's answer to one statement before it gives the
+    /// connection up: the server's `statement_timeout` plus a margin, so a server that has stopped
+    /// answering cannot hold a request longer than a slow query could.
+    public var queryDeadlineMilliseconds: Int { statementTimeoutMilliseconds + 1_000 }
     /// Shown in `pg_stat_activity`.
     public var applicationName: String
 
@@ -18,7 +22,7 @@ public struct DatabaseConfiguration: Sendable {
         poolSize: Int = 10,
         statementTimeoutMilliseconds: Int = 5_000,
         acquireTimeoutMilliseconds: Int = 5_000,
-        connectTimeoutSeconds: Int = 5,
+        connectTimeoutSeconds: Int = 3,
         applicationName: String = "jarvis"
     ) {
         self.connectionString = connectionString

@@ -16,39 +16,7 @@ import psycopg
 import pytest
 import requests
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Instance:
-    def __init__(self, tag):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, JARVIS_PORT=str(self.port), LOG_LEVEL="warning")
-        self.log = open(os.path.join(os.path.dirname(os.environ["JARVIS_SERVER_LOG"]), f"instance-{tag}-{self.port}.log"), "w")
-        self.process = subprocess.Popen([os.environ["JARVIS_BIN"], "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
-            try:
-                if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            assert self.process.poll() is None, f"instance {tag} exited"
-            time.sleep(0.05)
-        raise AssertionError(f"instance {tag} never became ready")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+from instances import Instance, seeded_tenant
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +25,6 @@ def three():
     yield instances
     for instance in instances:
         instance.stop()
-
-
-def seeded_tenant(base_url, admin, role="viewer"):
-    slug = f"multi-{uuid.uuid4().hex[:12]}"
-    tenant = admin.post(f"{base_url}/v1/tenants", json={"slug": slug, "name": slug}).json()
-    account = admin.post(f"{base_url}/v1/tenants/{slug}/service-accounts", json={"name": "svc"}).json()
-    admin.post(f"{base_url}/v1/tenants/{slug}/role-bindings", json={"principal_id": account["id"], "role": role}).raise_for_status()
-    key = admin.post(f"{base_url}/v1/tenants/{slug}/api-keys", json={"principal_id": account["id"], "name": "k"}).json()
-    return slug, tenant["id"], account["id"], key["id"], key["key"]
 
 
 class Client:

@@ -9,6 +9,7 @@ struct SystemController {
     let migrator: Migrator?
     let metrics: PrometheusCollectorRegistry
     let openAPI: [UInt8]?
+    let probe: ReadinessProbe
 
     func addRoutes(to router: Router<JarvisRequestContext>) {
         router.get("healthz", use: health)
@@ -26,23 +27,10 @@ struct SystemController {
         Status(status: "ok", migrations: nil)
     }
 
-    /// Ready when the database answers and every migration this build knows is applied.
+    /// Ready when the database answers and every migration this build knows is applied; the answer
+    /// comes within `ReadinessProbe.patience` whatever the database does.
     @Sendable func ready(_ request: Request, context: JarvisRequestContext) async throws -> Status {
-        do {
-            try await services.app.query("SELECT 1", idempotent: true)
-            guard let migrator else { return Status(status: "ready", migrations: nil) }
-            let status = try await migrator.status(services.platform)
-            guard status.pending.isEmpty else {
-                throw Problem(.serviceUnavailable, "not-ready", "migrations pending: \(status.pending.map(String.init).joined(separator: ", "))")
-            }
-            return Status(status: "ready", migrations: status.applied.count)
-        } catch let problem as Problem {
-            throw problem
-        } catch StoreError.migration(let message) {
-            throw Problem(.serviceUnavailable, "not-ready", message)
-        } catch {
-            throw Problem(.serviceUnavailable, "not-ready", "the database is unreachable", headers: [.retryAfter: "1"])
-        }
+        try await probe.status()
     }
 
     @Sendable func scrape(_ request: Request, context: JarvisRequestContext) async throws -> Response {

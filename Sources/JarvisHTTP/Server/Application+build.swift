@@ -59,7 +59,7 @@ public struct JarvisApplication: Sendable {
         self.quotas = quotas
         usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
         invalidations = NotificationListener(
-            configuration: configuration.platformDatabase, channel: "jarvis_invalidate", logger: logger,
+            configuration: configuration.platformDatabase, channel: "jarvis_invalidate", log: "cache_invalidations", logger: logger,
             onNotification: { payload in
                 if let tenantID = UUID(uuidString: payload) {
                     credentials.invalidate(tenantID: tenantID)
@@ -69,7 +69,7 @@ public struct JarvisApplication: Sendable {
                     quotas.flush()
                 }
             },
-            onConnect: {
+            onFlush: {
                 credentials.flush()
                 quotas.flush()
             })
@@ -103,7 +103,9 @@ public struct JarvisApplication: Sendable {
         let router = Self.buildRouter(
             services: services, identity: identity,
             authenticator: authenticator, quotas: quotas, usage: usage, warnings: warnings, masterKey: configuration.masterKey,
-            system: SystemController(services: services, migrator: migrator, metrics: metrics, openAPI: openAPI)
+            system: SystemController(
+                services: services, migrator: migrator, metrics: metrics, openAPI: openAPI,
+                probe: ReadinessProbe(app: app, platform: platform, migrator: migrator))
         ).buildResponder()
         responder = AnyResponder(HotPathResponder(
             inner: router, authenticator: authenticator, check: CheckController(authenticator: authenticator, quotas: quotas),
