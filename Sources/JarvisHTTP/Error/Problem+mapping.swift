@@ -6,6 +6,7 @@ internal import JarvisIdentity
 internal import JarvisQuota
 internal import JarvisStore
 internal import JarvisTenancy
+internal import NIOHTTP1
 
 /// The one place where module errors become HTTP problems.
 extension Problem {
@@ -28,6 +29,10 @@ extension Problem {
             return (from(denial), false)
         case let error as StoreError:
             return from(error)
+        case let error as HTTPParserError where error == .invalidEOFState:
+            // The client went away mid-request: nobody will read the answer, and the server did
+            // nothing wrong. Counted apart (499, as nginx says) so it never looks like a 500.
+            return (Problem(.init(code: 499, reasonPhrase: "Client Closed Request"), "client-closed-request", "the client closed the connection before sending the whole request"), false)
         case let error as any HTTPResponseError:
             let code = error.status == .notFound ? "not-found" : error.status.code == 413 ? "body-too-large" : "http-\(error.status.code)"
             let detail = error.status == .notFound ? "no such resource" : (error as? HTTPError)?.body ?? error.status.reasonPhrase

@@ -21,26 +21,9 @@ public struct Problem: Error, Sendable {
     public static func invalid(_ detail: String) -> Problem { Problem(.badRequest, "invalid-input", detail) }
     public static func notFound(_ detail: String) -> Problem { Problem(.notFound, "not-found", detail) }
 
-    /// The response, with the request id in body and header. The body is written by hand: it is
-    /// small and fixed, and gateways see many refusals on `/v1/authz`.
+    /// The response, with the request id in body and header.
     func response(requestID: String, path: String) -> Response {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(160 + detail.utf8.count + path.utf8.count)
-        bytes += #"{"type":"#.utf8
-        JSONOutput.appendString("urn:jarvis:problem:" + code, to: &bytes)
-        bytes += #","title":"#.utf8
-        JSONOutput.appendString(status.reasonPhrase, to: &bytes)
-        bytes += #","status":"#.utf8
-        bytes += String(status.code).utf8
-        bytes += #","detail":"#.utf8
-        JSONOutput.appendString(detail, to: &bytes)
-        bytes += #","instance":"#.utf8
-        JSONOutput.appendString(path, to: &bytes)
-        bytes += #","request_id":"#.utf8
-        JSONOutput.appendString(requestID, to: &bytes)
-        bytes += #","code":"#.utf8
-        JSONOutput.appendString(code, to: &bytes)
-        bytes.append(125)
+        let bytes = ProblemBytes.body(status: status, code: code, detail: detail, path: path, requestID: requestID)
         var fields = headers
         fields[.contentType] = "application/problem+json"
         fields[.requestID] = requestID

@@ -31,9 +31,11 @@ public struct JarvisApplication: Sendable {
     let identity: IdentityServices
     /// The hot path in front of the routes and middleware, built once; tests drive exactly this.
     public let responder: AnyResponder
+    let connectionLimits: ConnectionLimits
 
     /// Builds pools, stores and routes from `configuration`. Connections open lazily.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
+        connectionLimits = configuration.connections
         // Metrics first: instruments made before the bootstrap would report nowhere.
         let metrics = JarvisMetrics.registry
         let credentials = CredentialCache()
@@ -165,6 +167,7 @@ public struct JarvisApplication: Sendable {
     public func application(host: String, port: Int, logger: Logger, benchBaseline: Bool = false) -> some ApplicationProtocol {
         var application = Application(
             responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
+            server: .guardedHTTP1(connectionLimits),
             configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
         // Shut down in reverse: the HTTP server first (Hummingbird adds it last), then the writers
         // flush, and the pools close at the very end, after everything that still writes.
