@@ -40,7 +40,7 @@ public struct Migrator: Sendable {
             }
             migrations.append(Migration(
                 version: version, name: file, sql: String(decoding: data, as: UTF8.self),
-                checksum: Self.hex(SHA256.hash(Array(data)))
+                checksum: Hex.encode(SHA256.hash(Array(data)))
             ))
         }
         return Migrator(migrations: migrations)
@@ -139,16 +139,5 @@ public struct Migrator: Sendable {
                 throw .migration("migration \(migration.name) was edited after it was applied (checksum \(checksum.prefix(12))… in the database, \(migration.checksum.prefix(12))… on disk); add a new migration instead")
             }
         }
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

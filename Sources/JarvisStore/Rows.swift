@@ -1,5 +1,6 @@
 public import struct Foundation.UUID
 public import struct Foundation.Date
+internal import JarvisCrypto
 
 /// A query's result, copied out of libpq's `PGresult` so no C memory outlives the call.
 public struct Rows: Sendable {
@@ -100,13 +101,8 @@ public struct ByteaValue: SQLBindable, Sendable {
     public var bytes: [UInt8]
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
     public var sqlText: String? {
-        let hex = Array("0123456789abcdef".utf8)
         var out: [UInt8] = [92, 120]  // \x
-        out.reserveCapacity(2 + bytes.count * 2)
-        for b in bytes {
-            out.append(hex[Int(b >> 4)])
-            out.append(hex[Int(b & 0x0F)])
-        }
+        Hex.append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 }

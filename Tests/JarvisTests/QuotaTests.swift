@@ -259,7 +259,8 @@ import Testing
     }
 
     @Test func aLimitReachingItsWarningShareIsRecordedOncePerWindowAndAudited() async throws {
-        try await Fixture.withAPI { api in
+        // A loopback webhook: only a server told to allow private targets accepts it.
+        try await Fixture.withCustomServer({ $0.webhookAllowPrivateTargets = true }) { api, _ in
             let t = try await api.seedTenant(prefix: "qwarn")
             _ = try await Self.policy(api, t, ["metric": "tokens_daily", "limit": 100, "warn_at_percent": 50])
             let hook = try await api.post("/v1/tenants/\(t.slug)/webhooks", ["url": "http://127.0.0.1:9/unreachable"], key: t.adminKey)

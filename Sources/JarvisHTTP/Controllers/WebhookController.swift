@@ -9,6 +9,7 @@ internal import JarvisStore
 struct WebhookController {
     let services: AppServices
     let masterKey: [UInt8]
+    let targets: WebhookTargetPolicy
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.post(use: create)
@@ -21,8 +22,19 @@ struct WebhookController {
         let scope = try await services.scope(context, permission: "admin:config")
         let body = try await JSONBody.read(request, context: context, allowed: ["url"])
         let url = try body.requiredString("url", maxLength: 2000)
+        let target: WebhookTarget
+        do {
+            target = try WebhookTarget(parsing: url)
+            _ = try await targets.vet(target)
+        } catch .malformed(let reason) {
+            throw Problem.invalid("url: \(reason)")
+        } catch .unresolvable {
+            throw Problem.invalid("url: the host does not resolve")
+        } catch .forbiddenAddress(let address) {
+            throw Problem.invalid("url: the host resolves to \(address), which is not a public address; webhooks may only reach the public internet")
+        }
         let (webhook, secret) = try await services.app.withTenant(scope.tenantID) { tx in
-            try await WebhookStore.create(tx, tenantID: scope.tenantID, url: url, masterKey: masterKey, actor: scope.actor)
+            try await WebhookStore.create(tx, tenantID: scope.tenantID, target: target, masterKey: masterKey, actor: scope.actor)
         }
         return EditedResponse(
             status: .created, headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/webhooks/\(webhook.id.lowercasedString)"],

@@ -53,7 +53,9 @@ public struct JarvisApplication: Sendable {
         }
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
         platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
-        let warnings = QuotaWarnings(platform: platform, masterKey: configuration.masterKey, logger: logger)
+        let warnings = QuotaWarnings(
+            platform: platform, masterKey: configuration.masterKey, targets: WebhookTargetPolicy(allowPrivate: configuration.webhookAllowPrivateTargets),
+            logger: logger)
         self.warnings = warnings
         let quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger, warnings: warnings)
@@ -153,7 +155,7 @@ public struct JarvisApplication: Sendable {
         roles.addBindingRoutes(to: tenant.group("role-bindings"))
         AuditController(services: services).addRoutes(to: tenant.group("audit-events"))
         QuotaController(services: services, engine: quotas).addRoutes(to: tenant.group("quotas"))
-        WebhookController(services: services, masterKey: masterKey).addRoutes(to: tenant.group("webhooks"))
+        WebhookController(services: services, masterKey: masterKey, targets: warnings.targets).addRoutes(to: tenant.group("webhooks"))
         let usageController = UsageController(services: services, writer: usage, quotas: quotas)
         usageController.addStorageRoutes(to: v1.group("storage"))
         usageController.addIngestRoutes(to: v1.group("usage"))

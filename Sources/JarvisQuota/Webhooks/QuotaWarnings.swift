@@ -5,9 +5,10 @@ public import ServiceLifecycle
 internal import JarvisAudit
 internal import JarvisCrypto
 internal import Synchronization
-#if canImport(FoundationNetworking)
-internal import FoundationNetworking
-#endif
+internal import AsyncHTTPClient
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
 
 /// Quota warnings and their webhooks. The hot path only notes that a limit crossed its warning
 /// share (`note`, a set insert); this service writes the warning once per limit and window — a
@@ -34,14 +35,17 @@ public final class QuotaWarnings: Service, Sendable {
 
     let platform: Database
     let masterKey: [UInt8]
+    /// Which addresses deliveries may reach.
+    public let targets: WebhookTargetPolicy
     let logger: Logger
     static let maxAttempts = 9
     // Locking rule: the queue and the set of warnings already queued change together.
     private let state = Mutex<(queue: [Warning], seen: Set<Seen>)>(([], []))
 
-    public init(platform: Database, masterKey: [UInt8], logger: Logger) {
+    public init(platform: Database, masterKey: [UInt8], targets: WebhookTargetPolicy, logger: Logger) {
         self.platform = platform
         self.masterKey = masterKey
+        self.targets = targets
         self.logger = logger
     }
 
@@ -140,11 +144,13 @@ public final class QuotaWarnings: Service, Sendable {
             do {
                 let secret = try AESGCM.open(sealed, key: masterKey, associatedData: Array(webhookID.lowercasedString.utf8))
                 status = try await post(url: url, body: payload, secret: secret, deliveryID: id)
+            } catch let failed as DeliveryFailure {
+                failure = failed.rawValue
             } catch {
-                failure = String(describing: error).prefix(500).description
+                failure = DeliveryFailure.internal.rawValue
             }
             let delivered = status.map { (200..<300).contains($0) } ?? false
-            if !delivered, failure == nil, let status { failure = "HTTP \(status)" }
+            if !delivered, failure == nil, status != nil { failure = DeliveryFailure.httpStatus.rawValue }
             let backoff = 1 << min(attempts - 1, 8)
             _ = try? await platform.query(
                 """
@@ -158,21 +164,60 @@ public final class QuotaWarnings: Service, Sendable {
         }
     }
 
-    /// Posts one delivery. - Returns: the HTTP status.
+    /// Why a delivery failed, as the delivery log shows it: a short category, never a library's
+    /// message (which may describe our own network).
+    enum DeliveryFailure: String, Error {
+        case refusedTarget = "refused_target"
+        case dnsFailure = "dns_failure"
+        case connectFailed = "connect_failed"
+        case timeout
+        case tlsFailure = "tls_failure"
+        case connectionClosed = "connection_closed"
+        case httpStatus = "http_status"
+        case `internal`
+    }
+
+    /// Posts one delivery to an address vetted just now, pinned for the connection (the name is
+    /// still used for TLS and the Host header), without following redirects.
+    /// - Returns: the HTTP status.
     private func post(url: String, body: String, secret: [UInt8], deliveryID: UUID) async throws -> Int {
-        guard let target = URL(string: url) else { throw QuotaError.invalid("url") }
+        let target: WebhookTarget
+        let addresses: [String]
+        do {
+            target = try WebhookTarget(parsing: url)
+            addresses = try await targets.vet(target)
+        } catch .unresolvable {
+            throw DeliveryFailure.dnsFailure
+        } catch {
+            throw DeliveryFailure.refusedTarget
+        }
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
+        configuration.dnsOverride = [target.host: addresses[0]]
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        defer { Task { try? await client.shutdown() } }
         let timestamp = String(Int(Date().timeIntervalSince1970))
         let signature = HMACSHA256.authenticate(key: secret, message: Array((timestamp + "." + body).utf8))
-            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-        var request = URLRequest(url: target, timeoutInterval: 10)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body.utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(timestamp, forHTTPHeaderField: "X-Jarvis-Timestamp")
-        request.setValue("v1=" + signature, forHTTPHeaderField: "X-Jarvis-Signature")
-        request.setValue(deliveryID.lowercasedString, forHTTPHeaderField: "X-Jarvis-Delivery")
-        request.setValue("quota.warning", forHTTPHeaderField: "X-Jarvis-Event")
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-Jarvis-Timestamp", value: timestamp)
+        request.headers.add(name: "X-Jarvis-Signature", value: "v1=" + Hex.encode(signature))
+        request.headers.add(name: "X-Jarvis-Delivery", value: deliveryID.lowercasedString)
+        request.headers.add(name: "X-Jarvis-Event", value: "quota.warning")
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await client.execute(request, timeout: .seconds(15))
+            return Int(response.status.code)
+        } catch let error as HTTPClientError {
+            switch error {
+            case .connectTimeout, .readTimeout, .writeTimeout, .deadlineExceeded, .tlsHandshakeTimeout: throw DeliveryFailure.timeout
+            case .remoteConnectionClosed: throw DeliveryFailure.connectionClosed
+            default: throw DeliveryFailure.connectFailed
+            }
+        } catch {
+            let name = String(describing: type(of: error))
+            throw name.contains("SSL") || name.contains("TLS") ? DeliveryFailure.tlsFailure : DeliveryFailure.connectFailed
+        }
     }
 }

@@ -31,10 +31,10 @@ public struct WebhookDelivery: Sendable {
 public enum WebhookStore {
     public static let events = ["quota.warning"]
 
-    public static func create(_ tx: Transaction, tenantID: UUID, url: String, masterKey: [UInt8], actor: AuditActor) async throws -> (Webhook, secret: String) {
-        guard url.hasPrefix("https://") || url.hasPrefix("http://"), url.count <= 2000, URL(string: url)?.host != nil,
-            !url.contains(where: \.isWhitespace)
-        else { throw QuotaError.invalid("url: an http or https URL of at most 2000 characters") }
+    /// Adds a webhook to a target already vetted (`WebhookTargetPolicy.vet`): the lookup is not
+    /// done inside the transaction.
+    public static func create(_ tx: Transaction, tenantID: UUID, target: WebhookTarget, masterKey: [UInt8], actor: AuditActor) async throws -> (Webhook, secret: String) {
+        let url = target.url
         let count = try await tx.query("SELECT count(*) AS n FROM webhooks WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
         guard count < 10 else { throw QuotaError.conflict("a tenant has at most 10 webhooks") }
         let id = UUIDv7.make()
@@ -70,7 +70,11 @@ public enum WebhookStore {
             details: ["url": .string(try row.string("url"))])
     }
 
+    /// - Throws: `QuotaError.notFound` for a webhook the tenant does not have.
     public static func deliveries(_ tx: Transaction, tenantID: UUID, webhookID: UUID, limit: Int) async throws -> [WebhookDelivery] {
+        guard try await !tx.query("SELECT 1 FROM webhooks WHERE tenant_id = $1 AND id = $2", [tenantID, webhookID]).isEmpty else {
+            throw QuotaError.notFound("webhook \(webhookID.lowercasedString)")
+        }
         let rows = try await tx.query(
             """
             SELECT id, webhook_id, event, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at
