@@ -34,7 +34,7 @@ swift test --skip-build
 PORT=${JARVIS_TEST_PORT:-18080}
 ADMIN_KEY=$("$BIN" bootstrap --additional "ci-admin-$(date +%s)-$$" | tail -n 1)
 log "starting the server on 127.0.0.1:$PORT"
-JARVIS_PORT=$PORT LOG_LEVEL=info JARVIS_WEBHOOK_ALLOW_PRIVATE_TARGETS=1 JARVIS_AUTHZ_RULES="$ROOT/tests/http/authz-rules.txt" "$BIN" serve > "$DATA/test-server.log" 2>&1 &
+JARVIS_PORT=$PORT LOG_LEVEL=info JARVIS_WEBHOOK_ALLOW_LOOPBACK=1 JARVIS_AUTHZ_RULES="$ROOT/tests/http/authz-rules.txt" "$BIN" serve > "$DATA/test-server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

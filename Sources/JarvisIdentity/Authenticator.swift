@@ -81,7 +81,7 @@ public struct Authenticator: Sendable {
         }
         let rows = try await platform.query(
             """
-            SELECT p.kind, p.status AS principal_status, p.password_changed_at, t.slug, t.status AS tenant_status,
+            SELECT p.kind, p.status AS principal_status, p.tokens_valid_after, t.slug, t.status AS tenant_status,
                    (t.deleted_at IS NOT NULL) AS tenant_deleted,
                    COALESCE((SELECT string_agg(b.role, ',') FROM role_bindings b
                              WHERE b.tenant_id = p.tenant_id AND b.principal_id = p.id), '') AS roles
@@ -89,11 +89,14 @@ public struct Authenticator: Sendable {
             WHERE p.tenant_id = $1 AND p.id = $2
             """, [claims.tenantID, claims.subject], idempotent: true)
         guard let row = rows.first, try !row.bool("tenant_deleted") else { throw AuthenticationError.invalidCredential }
-        if let changed = try row.optionalDate("password_changed_at"), claims.issuedAt < changed.addingTimeInterval(-1) {
-            throw AuthenticationError.revoked
-        }
         if try row.string("principal_status") != "active" { throw AuthenticationError.principalDisabled }
         if try row.string("tenant_status") != "active" { throw AuthenticationError.tenantSuspended }
+        // A session ended (logout, password set, a stolen refresh token): tokens issued until then are void.
+        if let voidBefore = try row.optionalDate("tokens_valid_after"),
+            (claims.issuedInstant.timeIntervalSince1970 * 1000).rounded(.down) <= (voidBefore.timeIntervalSince1970 * 1000).rounded(.down)
+        {
+            throw AuthenticationError.revoked
+        }
         var scope: PermissionSet?
         if let text = claims.scope {
             scope = PermissionSet(text.split(separator: " ").compactMap { Permission(validating: String($0)) })

@@ -59,7 +59,7 @@ public struct RefreshTokenStore: Sendable {
         let owner = Redeemed(
             tenantID: try row.uuid("tenant_id"), principalID: try row.uuid("principal_id"), familyID: try row.uuid("family_id"))
         if try row.bool("used") {
-            try await revokeFamily(tx, tenantID: owner.tenantID, familyID: owner.familyID)
+            try await revokeFamily(tx, tenantID: owner.tenantID, familyID: owner.familyID, principalID: owner.principalID)
             return .reused(owner)
         }
         guard try !row.bool("revoked"), try !row.bool("expired") else { throw IdentityError.invalidRefreshToken }
@@ -75,21 +75,36 @@ public struct RefreshTokenStore: Sendable {
         guard let row = rows.first, ConstantTime.equals(token.secretHash(pepper: pepper), try row.bytes("secret_hash")) else { return nil }
         let owner = Redeemed(
             tenantID: try row.uuid("tenant_id"), principalID: try row.uuid("principal_id"), familyID: try row.uuid("family_id"))
-        try await revokeFamily(tx, tenantID: owner.tenantID, familyID: owner.familyID)
+        try await revokeFamily(tx, tenantID: owner.tenantID, familyID: owner.familyID, principalID: owner.principalID)
         return owner
     }
 
-    func revokeFamily(_ tx: Transaction, tenantID: UUID, familyID: UUID) async throws {
+    /// Revokes a family and voids the principal's access tokens issued so far (their family cannot be
+    /// told from the token, so all go; other sessions refresh and carry on).
+    func revokeFamily(_ tx: Transaction, tenantID: UUID, familyID: UUID, principalID: UUID) async throws {
         try await tx.query(
             "UPDATE refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND family_id = $2 AND revoked_at IS NULL",
             [tenantID, familyID])
+        try await Self.voidAccessTokens(tx, tenantID: tenantID, principalID: principalID)
     }
 
-    /// Revokes every live refresh token of a principal (disabled, password changed).
+    /// Ends every session of a principal (disabled, password set or changed): refresh tokens revoked,
+    /// access tokens void.
     public static func revokeAll(_ tx: Transaction, tenantID: UUID, principalID: UUID) async throws {
         try await tx.query(
             "UPDATE refresh_tokens SET revoked_at = now() WHERE tenant_id = $1 AND principal_id = $2 AND revoked_at IS NULL",
             [tenantID, principalID])
+        try await voidAccessTokens(tx, tenantID: tenantID, principalID: principalID)
+    }
+
+    /// Access tokens issued until now stop working: the principal's mark moves to now (this
+    /// instance's clock, as the tokens' issue times are), and the change reaches every instance's
+    /// cache through the principals trigger, this one's at commit.
+    static func voidAccessTokens(_ tx: Transaction, tenantID: UUID, principalID: UUID) async throws {
+        try await tx.query(
+            "UPDATE principals SET tokens_valid_after = GREATEST(tokens_valid_after, $3::timestamptz) WHERE tenant_id = $1 AND id = $2",
+            [tenantID, principalID, Date()])
+        tx.noteAuthChange(tenantID)
     }
 
     /// Revokes every live refresh token of a tenant (deleted).

@@ -33,4 +33,12 @@ public enum UUIDv7 {
             bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
         ))
     }
+
+    /// The creation time a version-7 id carries (millisecond precision), or nil for other ids.
+    public static func timestamp(of id: UUID) -> Date? {
+        let u = id.uuid
+        guard u.6 >> 4 == 7 else { return nil }
+        let millis = [u.0, u.1, u.2, u.3, u.4, u.5].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Date(timeIntervalSince1970: Double(millis) / 1000)
+    }
 }

@@ -6,17 +6,16 @@ internal import Synchronization
 /// database does: one check runs at a time, and callers wait for it at most `patience`. A check
 /// still running when they give up keeps running (bounded by the pool's own deadlines), and the
 /// next callers wait on it instead of piling more queries onto a database that is not answering.
+/// It has a connection of its own, so a busy pool does not read as a database that is down.
 final class ReadinessProbe: Sendable {
-    let app: Database
-    let platform: Database
+    let database: Database
     let migrator: Migrator?
     let patience: Duration
     // Locking rule: the check in flight is set and cleared under this lock.
     private let running = Mutex<Task<SystemController.Status, any Error>?>(nil)
 
-    init(app: Database, platform: Database, migrator: Migrator?, patience: Duration = .milliseconds(800)) {
-        self.app = app
-        self.platform = platform
+    init(database: Database, migrator: Migrator?, patience: Duration = .milliseconds(800)) {
+        self.database = database
         self.migrator = migrator
         self.patience = patience
     }
@@ -58,9 +57,9 @@ final class ReadinessProbe: Sendable {
 
     private func check() async throws -> SystemController.Status {
         do {
-            try await app.query("SELECT 1", idempotent: true)
+            try await database.query("SELECT 1", idempotent: true)
             guard let migrator else { return .init(status: "ready", migrations: nil) }
-            let status = try await migrator.status(platform)
+            let status = try await migrator.status(database)
             guard status.pending.isEmpty else {
                 throw Problem(.serviceUnavailable, "not-ready", "migrations pending: \(status.pending.map(String.init).joined(separator: ", "))")
             }

@@ -15,6 +15,8 @@ public import JarvisQuota
 public struct JarvisApplication: Sendable {
     public let app: Database
     public let platform: Database
+    /// One connection of its own for `/readyz`.
+    let health: Database
     public let lastUsed: LastUsedRecorder
     /// Authenticated callers by credential, kept current by `invalidations`.
     public let credentials: CredentialCache
@@ -53,8 +55,12 @@ public struct JarvisApplication: Sendable {
         }
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
         platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
+        var healthConfiguration = configuration.platformDatabase
+        healthConfiguration.poolSize = 1
+        healthConfiguration.applicationName = "jarvis-health"
+        health = Database(name: "health", configuration: healthConfiguration, logger: logger)
         let warnings = QuotaWarnings(
-            platform: platform, masterKey: configuration.masterKey, targets: WebhookTargetPolicy(allowPrivate: configuration.webhookAllowPrivateTargets),
+            platform: platform, masterKey: configuration.masterKey, targets: WebhookTargetPolicy(allowLoopback: configuration.webhookAllowLoopback),
             logger: logger)
         self.warnings = warnings
         let quotas = QuotaEngine(
@@ -109,7 +115,7 @@ public struct JarvisApplication: Sendable {
             authenticator: authenticator, quotas: quotas, usage: usage, warnings: warnings, masterKey: configuration.masterKey,
             system: SystemController(
                 services: services, migrator: migrator, metrics: metrics, openAPI: openAPI,
-                probe: ReadinessProbe(app: app, platform: platform, migrator: migrator))
+                probe: ReadinessProbe(database: health, migrator: migrator))
         ).buildResponder()
         responder = AnyResponder(HotPathResponder(
             inner: router, authenticator: authenticator, check: CheckController(authenticator: authenticator, quotas: quotas),
@@ -174,7 +180,7 @@ public struct JarvisApplication: Sendable {
         // Shut down in reverse: the HTTP server first (Hummingbird adds it last), then the writers
         // flush, and the pools close at the very end, after everything that still writes.
         application.addServices(
-            PoolShutdown(databases: [app, platform], hasher: passwordHasher), invalidations, lastUsed, signingKeys, securityEvents, usage,
+            PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), invalidations, lastUsed, signingKeys, securityEvents, usage,
             quotas.allowances, warnings)
         return application
     }

@@ -27,8 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var planQuotas: PlanQuotas = .none
     /// How long a token reservation waits for its usage report before it is released.
     public var reservationTTL: Duration = .seconds(900)
-    /// Lets webhooks reach private, loopback and link-local addresses (tests, closed networks only).
-    public var webhookAllowPrivateTargets = false
+    /// Lets webhooks reach loopback addresses (tests, or a receiver on the same host); never other private ones.
+    public var webhookAllowLoopback = false
     /// Per-connection timeouts and header limits, and the shutdown grace period.
     public var connections = ConnectionLimits()
 
@@ -134,7 +134,7 @@ public struct ServerConfiguration: Sendable {
             openAPIPath: environment["JARVIS_OPENAPI_PATH"] ?? "openapi/openapi.yaml",
             authzRulesPath: environment["JARVIS_AUTHZ_RULES"].flatMap { $0.isEmpty ? nil : $0 })
         configuration.planQuotas = planQuotas
-        configuration.webhookAllowPrivateTargets = environment["JARVIS_WEBHOOK_ALLOW_PRIVATE_TARGETS"] == "1"
+        configuration.webhookAllowLoopback = environment["JARVIS_WEBHOOK_ALLOW_LOOPBACK"] == "1"
         configuration.connections.headerTimeout = .seconds(try integer("JARVIS_HTTP_HEADER_TIMEOUT_SECONDS", 10, 1...3600))
         configuration.connections.bodyTimeout = .seconds(try integer("JARVIS_HTTP_BODY_TIMEOUT_SECONDS", 30, 1...3600))
         configuration.connections.idleTimeout = .seconds(try integer("JARVIS_HTTP_IDLE_TIMEOUT_SECONDS", 75, 1...3600))

@@ -1,5 +1,6 @@
 public import struct Foundation.UUID
 public import struct Foundation.Date
+internal import JarvisStore
 
 /// The claims of an access token. `roles` and `scope` are for services that verify offline;
 /// this server re-reads bindings at request time.
@@ -32,5 +33,11 @@ public struct AccessTokenClaims: Sendable, Equatable {
         self.notBefore = notBefore
         self.expiresAt = expiresAt
         self.tokenID = tokenID
+    }
+
+    /// When the token was issued, to the millisecond: from its id (a UUIDv7) when it is one, else
+    /// from `iat` (whole seconds). Compared with a principal's "tokens issued before this are void".
+    public var issuedInstant: Date {
+        UUID(uuidString: tokenID).flatMap(UUIDv7.timestamp(of:)) ?? issuedAt
     }
 }

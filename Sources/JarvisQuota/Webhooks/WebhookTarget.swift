@@ -44,11 +44,12 @@ public struct WebhookTarget: Sendable, Equatable {
 }
 
 /// Resolves webhook targets and refuses the ones that reach private, loopback, link-local or other
-/// non-public addresses, unless `allowPrivate` (for tests and closed networks) says otherwise.
+/// non-public addresses. `allowLoopback` (tests, or a receiver on the same host) lets 127.0.0.0/8
+/// and ::1 through, and nothing else.
 public struct WebhookTargetPolicy: Sendable {
-    public var allowPrivate: Bool
+    public var allowLoopback: Bool
 
-    public init(allowPrivate: Bool) { self.allowPrivate = allowPrivate }
+    public init(allowLoopback: Bool) { self.allowLoopback = allowLoopback }
 
     /// - Returns: the addresses to connect to, every one of them allowed.
     public func vet(_ target: WebhookTarget) async throws(WebhookTarget.Refusal) -> [String] {
@@ -59,7 +60,7 @@ public struct WebhookTargetPolicy: Sendable {
             throw .unresolvable
         }
         guard !addresses.isEmpty else { throw .unresolvable }
-        if !allowPrivate, let bad = addresses.first(where: { !$0.isPublic }) {
+        if let bad = addresses.first(where: { !$0.isPublic && !(allowLoopback && $0.isLoopback) }) {
             throw .forbiddenAddress(bad.text)
         }
         return addresses.map(\.text)
@@ -107,6 +108,10 @@ struct IPAddress: Equatable, Sendable {
     var text: String {
         if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
         return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+    }
+
+    var isLoopback: Bool {
+        bytes.count == 4 ? bytes[0] == 127 : bytes == [UInt8](repeating: 0, count: 15) + [1]
     }
 
     /// False for every range that is not the public internet: loopback, private, shared (CGNAT),
