@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import JarvisCrypto
+import JarvisHTTP
 import JarvisStore
 import Testing
 
@@ -61,6 +63,39 @@ import Testing
                     headers: [Self.header: bad])
                 response.expectProblem(.badRequest)
             }
+        }
+    }
+
+    /// A reservation whose instance is gone (crashed, killed) is taken over at once by a retry; one
+    /// whose instance lives is "in progress".
+    @Test func aReservationOfADeadInstanceIsTakenOverAtOnce() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "idem-dead")
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            let principalID = try #require(UUID(uuidString: t.adminID))
+            let body = API.encode(["name": "orphan"])
+            let path = "/v1/tenants/\(t.slug)/service-accounts"
+            // The fingerprint the middleware keeps: method, path, query, body.
+            let hash = SHA256.hash(Array("POST \(path)?\n".utf8) + Array(body.utf8))
+            func reserve(_ key: String, owner: Int32) async throws {
+                try await Fixture.app.withTenant(tenantID) { tx in
+                    try await tx.query(
+                        "INSERT INTO idempotency_keys (tenant_id, principal_id, key, request_hash, owner) VALUES ($1, $2, $3, $4, $5)",
+                        [tenantID, principalID, key, ByteaValue(hash), owner])
+                }
+            }
+            // Held by a live instance (this process): in progress.
+            let live = UUID().uuidString
+            try await reserve(live, owner: Fixture.jarvis.instance.key)
+            try await api.request(.post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: body, headers: [Self.header: live])
+                .expectProblem(.conflict, code: "idempotency-key-in-progress")
+            // Held by an instance whose session is gone: the retry runs now.
+            let orphan = UUID().uuidString
+            var dead = Int32.random(in: 1...Int32.max)
+            while dead == Fixture.jarvis.instance.key { dead = Int32.random(in: 1...Int32.max) }
+            try await reserve(orphan, owner: dead)
+            let retried = try await api.request(.post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: body, headers: [Self.header: orphan])
+            #expect(retried.status == .created, "\(retried.text)")
         }
     }
 }

@@ -160,3 +160,34 @@ def test_kill_9_during_usage_batches_loses_and_doubles_nothing(admin, base_url):
     summary = admin.get(f"{base_url}/v1/tenants/{slug}/usage", params={"group_by": "model"}).json()
     assert summary["items"][0]["events"] == 120 * 250 and summary["items"][0]["input_tokens"] == 3 * 120 * 250
     print(f"\nkill -9: {len(acknowledged)} of {len(batches)} batches acknowledged before the kill, all stored once; retries doubled nothing")
+
+
+def test_a_retry_after_kill_9_runs_at_once_instead_of_409(admin, base_url):
+    """The first request holds its Idempotency-Key when its instance is killed; the retry, on another
+    instance, must run at once: nothing runs the first any more."""
+    slug, _, _, _, _ = seeded_tenant(base_url, admin, role="tenant_admin")
+    user = admin.post(f"{base_url}/v1/tenants/{slug}/users", json={"email": f"kill@{slug}.example"}).json()
+    # Slow password hashing on the victim, so the request is surely in flight when it dies.
+    victim = Instance("idem-victim", {"JARVIS_ARGON2_MEMORY_KIB": "1048576", "JARVIS_ARGON2_ITERATIONS": "8"})
+    key = uuid.uuid4().hex
+    path = f"/v1/tenants/{slug}/users/{user['id']}/password"
+    headers = {"Authorization": f"Bearer {os.environ['JARVIS_ADMIN_KEY']}", "Idempotency-Key": key}
+    body = {"password": "a long enough passphrase to set"}
+
+    def first():
+        try:
+            requests.put(f"{victim.url}{path}", json=body, headers=headers, timeout=30)
+        except requests.RequestException:
+            pass
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    time.sleep(0.5)
+    victim.process.send_signal(signal.SIGKILL)
+    thread.join()
+    victim.process.wait()
+    victim.stop()
+    started = time.monotonic()
+    retry = requests.put(f"{base_url}{path}", json=body, headers=headers, timeout=30)
+    print(f"\nretry after kill -9: {retry.status_code} in {(time.monotonic() - started) * 1000:.0f} ms")
+    assert retry.status_code == 204, retry.text

@@ -2,11 +2,15 @@ internal import Foundation
 internal import JarvisStore
 
 /// The `idempotency_keys` table: reserve a key, record the answer, or find the earlier one.
+///
+/// A reservation names the instance running the request (`InstanceLock`): while that instance
+/// lives a retry hears "in progress"; once it is gone (crashed, killed) the retry takes the key over
+/// at once. Reservations without an owner (written before owners existed) age out after a minute.
 struct IdempotencyStore: Sendable {
     let app: Database
+    let instance: InstanceLock
 
-    /// How long an answer is kept, and how long a reservation may stay unfinished (a crashed
-    /// request) before another request may take the key over.
+    /// How long an answer is kept, and how long an ownerless reservation may stay unfinished.
     static let retentionSeconds = 24 * 3600
     static let staleReservationSeconds = 60
 
@@ -24,15 +28,20 @@ struct IdempotencyStore: Sendable {
         try await app.withTenant(tenantID) { tx in
             let claimed = try await tx.query(
                 """
-                INSERT INTO idempotency_keys (tenant_id, principal_id, key, request_hash) VALUES ($1, $2, $3, $4)
+                INSERT INTO idempotency_keys (tenant_id, principal_id, key, request_hash, owner) VALUES ($1, $2, $3, $4, $7)
                 ON CONFLICT (tenant_id, principal_id, key) DO UPDATE
                     SET request_hash = EXCLUDED.request_hash, status = NULL, content_type = NULL, location = NULL,
-                        response_body = NULL, created_at = now(), completed_at = NULL
+                        response_body = NULL, created_at = now(), completed_at = NULL, owner = EXCLUDED.owner
                     WHERE idempotency_keys.created_at < now() - make_interval(secs => $5)
-                       OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < now() - make_interval(secs => $6))
+                       OR (idempotency_keys.status IS NULL AND idempotency_keys.owner IS NULL
+                           AND idempotency_keys.created_at < now() - make_interval(secs => $6))
+                       -- The owner's lock is free only when the owner is gone; taking it (until commit) says so.
+                       OR (idempotency_keys.status IS NULL AND idempotency_keys.owner IS NOT NULL
+                           AND pg_try_advisory_xact_lock($8, idempotency_keys.owner))
                 RETURNING 1
                 """,
-                [tenantID, principalID, key, ByteaValue(requestHash), Self.retentionSeconds, Self.staleReservationSeconds])
+                [tenantID, principalID, key, ByteaValue(requestHash), Self.retentionSeconds, Self.staleReservationSeconds, instance.key,
+                 InstanceLock.lockClass])
             if !claimed.isEmpty { return .proceed }
             guard let row = try await tx.query(
                 """

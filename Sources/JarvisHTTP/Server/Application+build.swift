@@ -17,6 +17,8 @@ public struct JarvisApplication: Sendable {
     public let platform: Database
     /// One connection of its own for `/readyz`.
     let health: Database
+    /// Held while this process lives, so others can tell when its work is orphaned.
+    public let instance: InstanceLock
     public let lastUsed: LastUsedRecorder
     /// Authenticated callers by credential, kept current by `invalidations`.
     public let credentials: CredentialCache
@@ -110,8 +112,9 @@ public struct JarvisApplication: Sendable {
             clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer),
             events: securityEvents)
         let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
+        instance = InstanceLock(configuration: configuration.platformDatabase, logger: logger)
         let router = Self.buildRouter(
-            services: services, identity: identity,
+            services: services, identity: identity, instance: instance,
             authenticator: authenticator, quotas: quotas, usage: usage, warnings: warnings, masterKey: configuration.masterKey,
             system: SystemController(
                 services: services, migrator: migrator, metrics: metrics, openAPI: openAPI,
@@ -124,12 +127,13 @@ public struct JarvisApplication: Sendable {
 
     /// Creates a signing key on first start and loads the keys; run before serving.
     public func prepare() async throws {
+        try await instance.acquire()
         try await identity.keys.ensureActive(algorithm: identity.configuration.algorithm, verifyWindow: identity.configuration.verifyWindow)
         try await signingKeys.reload()
     }
 
     static func buildRouter(
-        services: AppServices, identity: IdentityServices, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
+        services: AppServices, identity: IdentityServices, instance: InstanceLock, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
         warnings: QuotaWarnings, masterKey: [UInt8], system: SystemController
     ) -> Router<JarvisRequestContext> {
         let router = Router(context: JarvisRequestContext.self)
@@ -145,7 +149,7 @@ public struct JarvisApplication: Sendable {
 
         let v1 = router.group("v1")
             .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-            .add(middleware: IdempotencyMiddleware(store: IdempotencyStore(app: services.app)))
+            .add(middleware: IdempotencyMiddleware(store: IdempotencyStore(app: services.app, instance: instance)))
         MeController(services: services, passwords: identity.passwords).addRoutes(to: v1.group("me"))
         keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
@@ -180,7 +184,7 @@ public struct JarvisApplication: Sendable {
         // Shut down in reverse: the HTTP server first (Hummingbird adds it last), then the writers
         // flush, and the pools close at the very end, after everything that still writes.
         application.addServices(
-            PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), invalidations, lastUsed, signingKeys, securityEvents, usage,
+            PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance, invalidations, lastUsed, signingKeys, securityEvents, usage,
             quotas.allowances, warnings)
         return application
     }
