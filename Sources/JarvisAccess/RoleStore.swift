@@ -161,7 +161,7 @@ public enum RoleStore {
     /// The node `definition` describes, checked: known permissions, existing parents, no cycle, and
     /// nothing the caller does not hold.
     static func checkedNode(_ tx: Transaction, tenantID: UUID, _ definition: Definition, caller: Caller) async throws -> RoleGraph.Node {
-        guard definition.description.count <= 1000 else { throw AccessError.invalid(field: "description", reason: "must be at most 1000 characters") }
+        guard definition.description.unicodeScalars.count <= 1000 else { throw AccessError.invalid(field: "description", reason: "must be at most 1000 characters") }
         guard definition.permissions.count <= 256, definition.inherits.count <= 64 else {
             throw AccessError.invalid(field: "permissions", reason: "at most 256 permissions and 64 inherited roles")
         }

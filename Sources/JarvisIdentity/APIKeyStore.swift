@@ -18,7 +18,7 @@ public struct APIKeyStore: Sendable {
         _ tx: Transaction, tenantID: UUID, principalID: UUID, name: String, expiresAt: Date?, caller: Caller, actor: AuditActor
     ) async throws -> (APIKey, String) {
         let trimmed = name
-        guard (1...200).contains(trimmed.count), !trimmed.allSatisfy(\.isWhitespace),
+        guard (1...200).contains(trimmed.unicodeScalars.count), !trimmed.allSatisfy(\.isWhitespace),
             !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else { throw IdentityError.invalid(field: "name", reason: "must be 1-200 printable characters") }
         if let expiresAt, expiresAt <= Date() {

@@ -17,7 +17,8 @@ enum Validation {
     }
 
     static func text(_ value: String, field: String, max: Int, allowEmpty: Bool) throws(TenancyError) {
-        let count = value.count
+        // Code points, as JSON Schema's maxLength counts them (not grapheme clusters).
+        let count = value.unicodeScalars.count
         if count == 0 && !allowEmpty { throw .invalid(field: field, reason: "must not be empty") }
         guard count <= max else { throw .invalid(field: field, reason: "must be at most \(max) characters") }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {

@@ -148,8 +148,8 @@ import Testing
     @Test func theHotPathKeepsTheAPIConventions() async throws {
         try await Fixture.withAPI { api in
             let id = HTTPField.Name("X-Request-Id")!
-            try await api.request(.get, "/v1/check", key: api.adminKey).expectProblem(.notFound)
-            try await api.request(.put, "/v1/authz", key: api.adminKey).expectProblem(.notFound)
+            try await api.request(.get, "/v1/check", key: api.adminKey).expectProblem(.methodNotAllowed)
+            try await api.request(.put, "/v1/authz", key: api.adminKey).expectProblem(.methodNotAllowed)
             let anonymous = try await api.request(.post, "/v1/check", key: nil, body: #"{"credential":"x","permission":"a:b"}"#)
             anonymous.expectProblem(.unauthorized, code: "unauthenticated")
             let traced = try await api.request(

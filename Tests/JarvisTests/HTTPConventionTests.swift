@@ -17,11 +17,46 @@ import Testing
         }
     }
 
-    @Test func unknownRoutesAndMethodsAreProblemJSON() async throws {
+    @Test func unknownRoutesAre404AndUnsupportedMethods405WithAllow() async throws {
         try await Fixture.withAPI { api in
             try await api.get("/v1/nothing-here").expectProblem(.notFound)
             try await api.get("/nothing").expectProblem(.notFound)
-            try await api.request(.put, "/v1/tenants", key: api.adminKey, body: "{}").expectProblem(.notFound)
+            let put = try await api.request(.put, "/v1/tenants", key: api.adminKey, body: "{}")
+            put.expectProblem(.methodNotAllowed, code: "method-not-allowed")
+            #expect(put.headers[.allow] == "GET, HEAD, POST")
+            let trace = try await api.request(.trace, "/healthz", key: nil)
+            trace.expectProblem(.methodNotAllowed)
+            #expect(trace.headers[.allow] == "GET, HEAD")
+            let t = try await api.seedTenant(prefix: "allow")
+            let user = try await api.request(.delete, "/v1/tenants/\(t.slug)/users/\(UUID().uuidString)", key: t.adminKey)
+            #expect(user.status == .methodNotAllowed, "\(user.text)")
+            #expect(user.headers[.allow] == "GET, HEAD, PATCH")
+            let check = try await api.request(.get, "/v1/check", key: api.adminKey)
+            check.expectProblem(.methodNotAllowed)
+            #expect(check.headers[.allow] == "POST")
+            #expect(try await api.request(.put, "/v1/authz", key: api.adminKey).headers[.allow] == "GET")
+        }
+    }
+
+    /// Lengths are counted as JSON Schema counts them, in code points: 201 combining marks on
+    /// one letter are one grapheme but 202 characters, over a 200 limit.
+    @Test func lengthsAreCodePointsAndWholeNumbersMayBeWrittenWithAFraction() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "len")
+            let zalgo = "a" + String(repeating: "\u{301}", count: 201)
+            #expect(zalgo.count == 1 && zalgo.unicodeScalars.count == 202)
+            try await api.post("/v1/tenants/\(t.slug)/service-accounts", ["name": zalgo], key: t.adminKey).expectProblem(.badRequest)
+            let fits = "a" + String(repeating: "\u{301}", count: 150)
+            #expect(try await api.post("/v1/tenants/\(t.slug)/service-accounts", ["name": fits], key: t.adminKey).status == .created)
+            // 1.0 is an integer to JSON Schema; 1.5 is not.
+            let usage = #"{"idempotency_key":"k-\#(UUID().uuidString)","model":"m","input_tokens":1.0,"output_tokens":2e1,"status":"success"}"#
+            let accepted = try await api.request(.post, "/v1/usage", key: t.adminKey, body: usage)
+            #expect(accepted.status == .ok, "\(accepted.text)")
+            let fraction = #"{"idempotency_key":"k2","model":"m","input_tokens":1.5,"output_tokens":2,"status":"success"}"#
+            try await api.request(.post, "/v1/usage", key: t.adminKey, body: fraction).expectProblem(.badRequest)
+            // A permission longer than the contract's 128 characters is bad input, not a denial.
+            let long = String(repeating: "p", count: 120) + ":" + String(repeating: "r", count: 20)
+            try await api.post("/v1/check", ["credential": t.adminKey, "permission": long]).expectProblem(.badRequest)
         }
     }
 

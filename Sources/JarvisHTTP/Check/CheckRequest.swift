@@ -18,6 +18,14 @@ struct CheckRequest {
 
     static let maxItems = 100
     static let maxString = 8 * 1024
+    /// As the contract says: a permission is at most 128 characters.
+    static let maxPermission = 128
+
+    static func permission(_ parser: inout Parser, label: String) throws(ParseError) -> String {
+        let text = try parser.string()
+        guard text.unicodeScalars.count <= maxPermission else { throw .invalid("\(label)permission: at most \(maxPermission) characters") }
+        return text
+    }
 
     typealias ParseError = JSONScanner.Failure
     typealias Parser = JSONScanner
@@ -39,7 +47,7 @@ struct CheckRequest {
                 }
                 items = list
             case "credential": single.credential = try parser.string()
-            case "permission": single.permission = try parser.string()
+            case "permission": single.permission = try permission(&parser, label: "")
             case "resource": single.resource = try parser.string()
             case "quota": single.quota = try parseQuota(&parser)
             default: throw .invalid("unknown field '\(key.prefix(32))'")
@@ -63,7 +71,7 @@ struct CheckRequest {
             try seen.insert(key)
             switch key {
             case "credential": item.credential = try parser.string()
-            case "permission": item.permission = try parser.string()
+            case "permission": item.permission = try permission(&parser, label: "items: ")
             case "resource": item.resource = try parser.string()
             case "quota": item.quota = try parseQuota(&parser)
             default: throw .invalid("items: unknown field '\(key.prefix(32))'")

@@ -36,13 +36,13 @@ struct HotPathResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context
         var response: Response
         do {
             if isCheck {
-                guard request.method == .post else { throw Problem.notFound("no such resource") }
+                guard request.method == .post else { throw Self.methodNotAllowed(request, allow: "POST") }
                 context.caller = try await authenticator.authenticate(authorization: request.headers[.authorization])
                 response = try await check.check(request, context: context)
                 counters.checkOK.increment()
             } else {
                 guard isAuthz ? request.method == .get : Self.envoyMethods.contains(request.method) else {
-                    throw Problem.notFound("no such resource")
+                    throw Self.methodNotAllowed(request, allow: isAuthz ? "GET" : "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
                 }
                 response = try await isAuthz ? authz.forwardAuth(request, context: context) : authz.envoy(request, context: context)
                 counters.authzAllowed.increment()
@@ -54,6 +54,12 @@ struct HotPathResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context
         }
         response.headers[.requestID] = context.requestID
         return response
+    }
+}
+
+extension HotPathResponder {
+    static func methodNotAllowed(_ request: Request, allow: String) -> Problem {
+        Problem(.methodNotAllowed, "method-not-allowed", "\(request.method.rawValue.prefix(16)) is not allowed here; use \(allow)", headers: [.allow: allow])
     }
 }
 

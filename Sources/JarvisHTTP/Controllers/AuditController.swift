@@ -18,7 +18,7 @@ struct AuditController {
         let query = request.uri.queryParameters
         var filter = AuditLog.Filter(before: page.after, limit: page.limit)
         if let action = query["action"] {
-            guard (1...100).contains(action.count) else { throw Problem.invalid("action: must be 1-100 characters") }
+            guard (1...100).contains(action.unicodeScalars.count) else { throw Problem.invalid("action: must be 1-100 characters") }
             filter.action = String(action)
         }
         filter.actorID = try request.uuidQuery("actor_id")

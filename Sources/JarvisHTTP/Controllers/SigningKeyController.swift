@@ -9,7 +9,7 @@ internal import JarvisStore
 struct SigningKeyController {
     let identity: IdentityServices
 
-    func addPublicRoutes(to router: Router<JarvisRequestContext>) {
+    func addPublicRoutes(to router: RecordingRouter) {
         router.get(".well-known/jwks.json", use: jwks)
     }
 

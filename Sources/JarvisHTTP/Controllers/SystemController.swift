@@ -11,7 +11,7 @@ struct SystemController {
     let openAPI: [UInt8]?
     let probe: ReadinessProbe
 
-    func addRoutes(to router: Router<JarvisRequestContext>) {
+    func addRoutes(to router: RecordingRouter) {
         router.get("healthz", use: health)
         router.get("readyz", use: ready)
         router.get("metrics", use: scrape)

@@ -63,7 +63,8 @@ struct JSONBody {
         case .null?:
             throw Problem.invalid("\(name): must be a string, not null")
         case .string(let value)?:
-            guard value.count <= maxLength else { throw Problem.invalid("\(name): must be at most \(maxLength) characters") }
+            // Code points, as JSON Schema's maxLength counts them (not grapheme clusters).
+            guard value.unicodeScalars.count <= maxLength else { throw Problem.invalid("\(name): must be at most \(maxLength) characters") }
             return value
         case let other?:
             throw Problem.invalid("\(name): must be a string, not \(other.typeName)")
@@ -98,7 +99,7 @@ struct JSONBody {
             guard values.count <= maxCount else { throw Problem.invalid("\(name): at most \(maxCount) entries") }
             return try values.map { value in
                 guard case .string(let text) = value else { throw Problem.invalid("\(name): must be a list of strings") }
-                guard text.count <= maxLength else { throw Problem.invalid("\(name): entries are at most \(maxLength) characters") }
+                guard text.unicodeScalars.count <= maxLength else { throw Problem.invalid("\(name): entries are at most \(maxLength) characters") }
                 return text
             }
         case let other?:

@@ -114,20 +114,58 @@ struct JSONScanner {
         throw .invalid("unterminated string")
     }
 
-    /// A non-negative whole number without fraction or exponent, at most `max`.
+    /// A non-negative whole number, at most `max`. As JSON Schema's `integer` does, any number
+    /// whose value is whole counts (`1.0`, `1e3`, `2.50e1`); a fraction that is not zero does not.
     mutating func integer(max: Int64, name: String) throws(Failure) -> Int64 {
         skipSpace()
-        var value: Int64 = 0
+        var digits: [UInt8] = []
         let start = index
         while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
-            value = value * 10 + Int64(bytes[index] - 48)
+            digits.append(bytes[index] - 48)
             index += 1
-            guard value <= max else { throw .invalid("\(name): at most \(max)") }
         }
         guard index > start, index - start == 1 || bytes[start] != 48 else { throw .invalid("\(name): must be a whole number") }
-        if index < bytes.count, bytes[index] == 46 || bytes[index] == 101 || bytes[index] == 69 {
-            throw .invalid("\(name): must be a whole number")
+        var scale = 0
+        if index < bytes.count, bytes[index] == 46 {  // .
+            index += 1
+            let fraction = index
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                digits.append(bytes[index] - 48)
+                index += 1
+            }
+            guard index > fraction else { throw .invalid("\(name): must be a whole number") }
+            scale -= index - fraction
         }
+        if index < bytes.count, bytes[index] == 101 || bytes[index] == 69 {  // e E
+            index += 1
+            var negative = false
+            if index < bytes.count, bytes[index] == 43 || bytes[index] == 45 {
+                negative = bytes[index] == 45
+                index += 1
+            }
+            let exponentStart = index
+            var exponent = 0
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                exponent = min(exponent * 10 + Int(bytes[index] - 48), 10_000)
+                index += 1
+            }
+            guard index > exponentStart else { throw .invalid("\(name): must be a whole number") }
+            scale += negative ? -exponent : exponent
+        }
+        // value = digits × 10^scale: whole when every digit below the point is zero.
+        if scale < 0 {
+            let dropped = digits.suffix(-scale)
+            guard dropped.allSatisfy({ $0 == 0 }) else { throw .invalid("\(name): must be a whole number") }
+            digits.removeLast(min(-scale, digits.count))
+            scale = 0
+        }
+        var value: Int64 = 0
+        for digit in digits + [UInt8](repeating: 0, count: Swift.min(scale, 20)) {
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow, times <= max - Int64(digit) else { throw .invalid("\(name): at most \(max)") }
+            value = times + Int64(digit)
+        }
+        if scale > 20, value != 0 { throw .invalid("\(name): at most \(max)") }
         return value
     }
 

@@ -7,6 +7,8 @@ internal import Foundation
 /// and writes one access-log line per request.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = JarvisRequestContext
+    /// The methods each route answers: a known path with another method is a 405, not a 404.
+    let methods: RouteMethods
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -20,7 +22,12 @@ struct ProblemMiddleware: RouterMiddleware {
             response = try await next(request, context)
             response.headers[.requestID] = context.requestID
         } catch {
-            let (problem, serverFault) = Problem.from(error)
+            var (problem, serverFault) = Problem.from(error)
+            if problem.status == .notFound, context.coreContext.endpointPath.value == "NotFound", let allow = methods.allow(for: request.uri.path) {
+                problem = Problem(
+                    .methodNotAllowed, "method-not-allowed", "\(request.method.rawValue.prefix(16)) is not allowed here; use \(allow)",
+                    headers: [.allow: allow])
+            }
             if serverFault {
                 context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             }

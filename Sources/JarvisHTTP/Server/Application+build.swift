@@ -136,10 +136,12 @@ public struct JarvisApplication: Sendable {
         services: AppServices, identity: IdentityServices, instance: InstanceLock, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
         warnings: QuotaWarnings, masterKey: [UInt8], system: SystemController
     ) -> Router<JarvisRequestContext> {
-        let router = Router(context: JarvisRequestContext.self)
+        let base = Router(context: JarvisRequestContext.self)
+        let methods = RouteMethods()
+        let router = RecordingRouter(router: base, methods: methods)
         // Metrics outside the problem mapping, so they count the statuses clients really get.
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: ProblemMiddleware(methods: methods))
         system.addRoutes(to: router)
         let keys = SigningKeyController(identity: identity)
         keys.addPublicRoutes(to: router)
@@ -171,7 +173,7 @@ public struct JarvisApplication: Sendable {
         usageController.addIngestRoutes(to: v1.group("usage"))
         usageController.addReportRoutes(to: tenant.group("usage"))
         LeaseController(services: services, warnings: warnings).addRoutes(to: v1.group("leases"))
-        return router
+        return base
     }
 
     /// The runnable server: HTTP plus the background services, shut down in reverse order.

@@ -5,7 +5,7 @@ public enum PasswordPolicy {
 
     /// - Throws: `IdentityError.invalid` on field `field` saying what is wrong.
     public static func check(_ password: String, email: String?, field: String = "password") throws(IdentityError) {
-        let length = password.count
+        let length = password.unicodeScalars.count
         guard length >= minLength else { throw .invalid(field: field, reason: "must be at least \(minLength) characters") }
         guard length <= maxLength else { throw .invalid(field: field, reason: "must be at most \(maxLength) characters") }
         let folded = password.lowercased()
