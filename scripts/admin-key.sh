@@ -8,6 +8,6 @@ if [ -e "$DATA/admin.key" ]; then
 fi
 "$ROOT/scripts/setup.sh" jarvis
 load_secrets jarvis
-swift build --product jarvis
-"$(swift build --show-bin-path)/jarvis" migrate >/dev/null
-"$(swift build --show-bin-path)/jarvis" bootstrap --additional "admin-$(date +%Y%m%d%H%M%S)" --key-file "$DATA/admin.key"
+swift_build --product jarvis
+"$(swift_build --show-bin-path)/jarvis" migrate >/dev/null
+"$(swift_build --show-bin-path)/jarvis" bootstrap --additional "admin-$(date +%Y%m%d%H%M%S)" --key-file "$DATA/admin.key"

@@ -8,8 +8,8 @@ cd "$ROOT"
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo apt-get install -y -qq wrk >/dev/null; }
 load_secrets jarvis_bench
 log "building (release)"
-swift build -c release --product jarvis
-BIN="$(swift build -c release --show-bin-path)/jarvis"
+swift_build -c release --product jarvis
+BIN="$(swift_build -c release --show-bin-path)/jarvis"
 "$BIN" migrate >/dev/null
 
 DURATION=${BENCH_SECONDS:-10}

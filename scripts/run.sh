@@ -6,8 +6,8 @@ load_secrets jarvis
 cd "$ROOT"
 CONFIG=${CONFIGURATION:-debug}
 log "building ($CONFIG)"
-swift build -c "$CONFIG" --product jarvis
-BIN="$(swift build -c "$CONFIG" --show-bin-path)/jarvis"
+swift_build -c "$CONFIG" --product jarvis
+BIN="$(swift_build -c "$CONFIG" --show-bin-path)/jarvis"
 "$BIN" migrate
 if [ ! -f "$DATA/admin.key" ]; then
   "$BIN" bootstrap --key-file "$DATA/admin.key"

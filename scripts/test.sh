@@ -24,8 +24,8 @@ fi
 
 load_secrets jarvis_test
 log "building"
-swift build --build-tests
-BIN="$(swift build --show-bin-path)/jarvis"
+swift_build --build-tests
+BIN="$(swift_build --show-bin-path)/jarvis"
 "$BIN" migrate
 
 log "swift test"
