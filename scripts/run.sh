@@ -14,5 +14,9 @@ if [ ! -f "$DATA/admin.key" ]; then
 else
   log "platform admin key: $DATA/admin.key"
 fi
+# Forward auth needs route rules; without any it denies every route. The example rules serve until
+# JARVIS_AUTHZ_RULES names the operator's own.
+export JARVIS_AUTHZ_RULES=${JARVIS_AUTHZ_RULES:-$ROOT/deploy/authz-rules.example}
+log "forward-auth route rules: $JARVIS_AUTHZ_RULES"
 log "serving on http://${JARVIS_HOST:-127.0.0.1}:${JARVIS_PORT:-8080} (Ctrl-C stops; 'make stop' stops PostgreSQL)"
 exec "$BIN" serve

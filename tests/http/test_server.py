@@ -7,17 +7,23 @@ import requests
 
 
 def test_readme_quick_start_works_as_written(base_url, admin, slug):
-    """Runs the curl commands of README.md's quick start, in order, with the README's variables."""
+    """Runs README.md's quick start block exactly as written, against this server (its variables
+    default from the environment), then runs it again: it must be rerunnable."""
     readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
     block = readme.split("<!-- quickstart -->")[1].split("```bash")[1].split("```")[0]
-    script = f"set -euo pipefail\nJARVIS={base_url}\nADMIN_KEY={os.environ['JARVIS_ADMIN_KEY']}\nSLUG={slug}\n" + "\n".join(
-        line for line in block.splitlines() if not line.startswith(("JARVIS=", "ADMIN_KEY=", "SLUG="))
-    )
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, JARVIS=base_url, ADMIN_KEY=os.environ["JARVIS_ADMIN_KEY"], SLUG=slug)
+    result = subprocess.run(["bash", "-c", block], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "forward auth: 200" in result.stdout
     events = admin.get(f"{base_url}/v1/tenants/{slug}/audit-events").json()["items"]
     actions = {event["action"] for event in events}
     assert {"tenant.create", "service_account.create", "role_binding.create", "api_key.create"} <= actions
+    # Without SLUG it picks a new tenant each run; with a taken one it stops at once and shows why.
+    again = subprocess.run(["bash", "-c", block], capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode != 0 and "already exists" in again.stdout + again.stderr
+    env.pop("SLUG")
+    fresh = subprocess.run(["bash", "-c", block], capture_output=True, text=True, timeout=60, env=env)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
 
 
 def test_client_address_and_request_id_are_recorded(base_url, admin, slug):
