@@ -92,9 +92,7 @@ public struct Authenticator: Sendable {
         if try row.string("principal_status") != "active" { throw AuthenticationError.principalDisabled }
         if try row.string("tenant_status") != "active" { throw AuthenticationError.tenantSuspended }
         // A session ended (logout, password set, a stolen refresh token): tokens issued until then are void.
-        if let voidBefore = try row.optionalDate("tokens_valid_after"),
-            (claims.issuedInstant.timeIntervalSince1970 * 1000).rounded(.down) <= (voidBefore.timeIntervalSince1970 * 1000).rounded(.down)
-        {
+        if let voidBefore = try row.optionalDate("tokens_valid_after"), claims.issued(before: voidBefore) {
             throw AuthenticationError.revoked
         }
         var scope: PermissionSet?

@@ -35,9 +35,15 @@ public struct AccessTokenClaims: Sendable, Equatable {
         self.tokenID = tokenID
     }
 
-    /// When the token was issued, to the millisecond: from its id (a UUIDv7) when it is one, else
-    /// from `iat` (whole seconds). Compared with a principal's "tokens issued before this are void".
-    public var issuedInstant: Date {
-        UUID(uuidString: tokenID).flatMap(UUIDv7.timestamp(of:)) ?? issuedAt
+    /// Whether the token was issued before `mark` (a principal's "tokens issued before this are
+    /// void"). Our tokens carry a UUIDv7 id, which says when to the millisecond; a token minted
+    /// elsewhere (with a registered key) has only `iat`, in whole seconds, and counts as issued
+    /// before the mark only when its second is over before the mark's began.
+    public func issued(before mark: Date) -> Bool {
+        let markMillis = (mark.timeIntervalSince1970 * 1000).rounded(.down)
+        if let id = UUID(uuidString: tokenID), let issued = UUIDv7.timestamp(of: id) {
+            return (issued.timeIntervalSince1970 * 1000).rounded(.down) <= markMillis
+        }
+        return issuedAt.timeIntervalSince1970.rounded(.down) < (markMillis / 1000).rounded(.down)
     }
 }
