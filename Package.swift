@@ -19,7 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -37,6 +37,7 @@ let package = Package(
             dependencies: ["COpenSSL", "CArgon2"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "JarvisJSON", swiftSettings: swiftSettings),
         .target(
             name: "JarvisStore",
             dependencies: [
@@ -56,8 +57,6 @@ let package = Package(
                 "JarvisStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -69,7 +68,7 @@ let package = Package(
         .target(
             name: "JarvisCache",
             dependencies: [
-                "JarvisAccess",
+                "JarvisAccess", "JarvisStore",
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
@@ -82,17 +81,16 @@ let package = Package(
         .target(
             name: "JarvisIdentity",
             dependencies: [
-                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisCache",
+                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisCache", "JarvisJSON",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "JarvisQuota",
             dependencies: [
-                "JarvisStore", "JarvisAudit", "JarvisCrypto",
+                "JarvisStore", "JarvisAudit", "JarvisCrypto", "JarvisAccess", "JarvisTenancy", "JarvisIdentity", "JarvisCache",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -103,9 +101,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "JarvisConfiguration",
+            dependencies: [
+                "JarvisStore", "JarvisCrypto", "JarvisIdentity", "JarvisQuota",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "JarvisHTTP",
             dependencies: [
                 "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity", "JarvisCache", "JarvisQuota",
+                "JarvisConfiguration", "JarvisJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -122,11 +129,13 @@ let package = Package(
         .executableTarget(
             name: "jarvis",
             dependencies: [
-                "JarvisHTTP", "JarvisStore", "JarvisIdentity", "JarvisTenancy", "JarvisAccess", "JarvisCache", "JarvisCrypto",
+                "JarvisHTTP", "JarvisStore", "JarvisIdentity", "JarvisTenancy", "JarvisAccess", "JarvisAudit", "JarvisCache", "JarvisCrypto",
+                "JarvisConfiguration", "JarvisQuota",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -134,7 +143,7 @@ let package = Package(
             name: "JarvisTests",
             dependencies: [
                 "JarvisHTTP", "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity",
-                "JarvisCache", "JarvisQuota",
+                "JarvisCache", "JarvisQuota", "JarvisConfiguration", "JarvisJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,4 +1,5 @@
-/// Every permission the platform itself defines; tenants add their own in a later version.
+/// Every permission the platform itself defines (built-in roles grant only these); tenants
+/// register their own, which may not reuse these names.
 public enum PermissionCatalog {
     public static let all: [Permission] = [
         "documents:read", "documents:write", "documents:delete",
@@ -9,5 +10,6 @@ public enum PermissionCatalog {
         "audit:read",
         "platform:tenants",
         "check:invoke",
+        "usage:read", "usage:write",
     ]
 }

@@ -37,7 +37,7 @@ public enum RoleBindings {
         }
         guard let row = rows.first else { throw StoreError.decoding("insert returned no row") }
         let binding = try decode(row)
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "role_binding.create", targetType: "role_binding",
             targetID: id.uuidString.lowercased(),
@@ -52,7 +52,7 @@ public enum RoleBindings {
         }
         try checkGrantable(role: existing.role, tenantID: tenantID, caller: caller, graph: try await RoleStore.graph(tx, tenantID: tenantID))
         try await tx.query("DELETE FROM role_bindings WHERE tenant_id = $1 AND id = $2", [tenantID, id])
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "role_binding.delete", targetType: "role_binding",
             targetID: id.uuidString.lowercased(),

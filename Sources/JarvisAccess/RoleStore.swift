@@ -77,7 +77,7 @@ public enum RoleStore {
             "INSERT INTO roles (tenant_id, name, description, permissions, inherits, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
             [tenantID, node.name, definition.description, TextArray(node.permissions.map(\.name)), TextArray(node.inherits), caller.principalID],
             onConflict: AccessError.duplicate("role '\(definition.name)'"))
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "role.create", targetType: "role", targetID: node.name,
             details: ["permissions": .strings(node.permissions.map(\.name)), "inherits": .strings(node.inherits)])
@@ -98,7 +98,7 @@ public enum RoleStore {
         try await tx.query(
             "UPDATE roles SET description = $3, permissions = $4, inherits = $5, updated_at = now() WHERE tenant_id = $1 AND name = $2",
             [tenantID, name, definition.description, TextArray(node.permissions.map(\.name)), TextArray(node.inherits)])
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "role.update", targetType: "role", targetID: name,
             details: ["permissions": .strings(node.permissions.map(\.name)), "inherits": .strings(node.inherits)])
@@ -121,7 +121,7 @@ public enum RoleStore {
         if bound > 0 && !force { throw AccessError.roleInUse("it is bound to \(bound) principal(s)", bindings: bound) }
         try await tx.query("DELETE FROM role_bindings WHERE tenant_id = $1 AND role = $2", [tenantID, name])
         try await tx.query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2", [tenantID, name])
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "role.delete", targetType: "role", targetID: name,
             details: ["bindings_removed": .int(bound), "forced": .bool(force)])
@@ -145,7 +145,7 @@ public enum RoleStore {
         try await tx.query(
             "INSERT INTO custom_permissions (tenant_id, name, description, created_by) VALUES ($1, $2, $3, $4)",
             [tenantID, name, description, caller.principalID], onConflict: AccessError.duplicate("permission '\(name)'"))
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(tx, tenantID: tenantID, actor: actor, action: "permission.create", targetType: "permission", targetID: name)
     }
 

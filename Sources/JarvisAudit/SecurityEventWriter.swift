@@ -1,15 +1,13 @@
 public import Foundation
 public import JarvisStore
 public import Logging
-public import ServiceLifecycle
 internal import Metrics
 internal import Synchronization
-internal import AsyncAlgorithms
 
 /// Security events (failed logins, lockouts, refresh-token reuse) go through this bounded,
 /// asynchronous batch writer so an attack cannot turn into a write per request on the hot path.
 /// When the buffer is full, events are dropped and counted in `jarvis_audit_events_dropped_total`.
-public final class SecurityEventWriter: Service, Sendable {
+public final class SecurityEventWriter: Sendable {
     let platform: Database
     let capacity: Int
     let interval: Duration
@@ -65,10 +63,8 @@ public final class SecurityEventWriter: Service, Sendable {
 
     public var pending: Int { buffer.withLock { $0.count } }
 
-    public func run() async throws {
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            await flush()
-        }
-        await flush()
+    /// Flushes every `interval`, and once more at shutdown.
+    public var service: PeriodicService {
+        PeriodicService("security-events", every: interval, logger: logger, work: { await self.flush() }, drain: { await self.flush() })
     }
 }

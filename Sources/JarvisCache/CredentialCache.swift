@@ -1,15 +1,15 @@
 public import Foundation
 public import JarvisAccess
+public import JarvisStore
 internal import Metrics
 internal import Synchronization
 
 /// Authenticated callers by credential digest, in memory: a repeated credential is answered without
-/// PostgreSQL. Sharded, each shard behind its own lock, so concurrent requests rarely meet.
+/// PostgreSQL. Kept in a `ShardedMap`, loaded once per key however many ask (`SingleFlight`).
 ///
 /// Correctness rules: entries expire with their credential and after `maxAge` at the latest; a
-/// tenant's entries go when PostgreSQL says it changed (`invalidate(tenantID:)`); everything goes
-/// when the change feed reconnects (`flush()`); and a load that began before an invalidation of
-/// its tenant (or a flush) is not stored after it (epochs).
+/// tenant's entries go when the change feed says it changed, everything when it says anything may
+/// have; and a load that began before such a change is not stored after it (epochs).
 public final class CredentialCache: Sendable {
     /// A credential's identity in the cache: 128 bits of its SHA-256.
     public struct Key: Hashable, Sendable {
@@ -31,15 +31,6 @@ public final class CredentialCache: Sendable {
         let until: Int64
     }
 
-    final class Shard: Sendable {
-        struct State {
-            var entries: [Key: Entry] = [:]
-            var loading: [Key: Task<(Caller, Date), any Error>] = [:]
-        }
-        // Locking rule: entries and loads in flight change together.
-        let state = Mutex(State())
-    }
-
     /// Invalidation history: a counter bumped by every invalidation, the last value that touched
     /// each tenant, and the last flush.
     struct Epochs {
@@ -48,11 +39,10 @@ public final class CredentialCache: Sendable {
         var tenants: [UUID: Int] = [:]
     }
 
+    private let entries = ShardedMap<Key, Entry>(minimumShards: 64)
+    private let loads = SingleFlight<Key, (Caller, Date)>()
     // Locking rule: read when a load starts and ends, written by invalidations; never held with a shard lock.
     private let epochs = Mutex(Epochs())
-
-    private let shards: [Shard]
-    private let mask: Int
     let capacityPerShard: Int
     let maxAge: TimeInterval
     private let hits = Counter(label: "jarvis_cache_hits_total", dimensions: [("cache", "credentials")])
@@ -60,81 +50,54 @@ public final class CredentialCache: Sendable {
     private let evictions = Counter(label: "jarvis_cache_evictions_total", dimensions: [("cache", "credentials")])
 
     /// - Parameters:
-    ///   - shardCount: rounded up to a power of two, at least 4 × the cores.
     ///   - capacity: most entries kept; beyond it, entries are evicted.
-    public init(shardCount: Int = 64, capacity: Int = 200_000, maxAge: TimeInterval = 300) {
-        var count = max(4 * ProcessInfo.processInfo.activeProcessorCount, 4)
-        while count < shardCount { count <<= 1 }
-        var power = 1
-        while power < count { power <<= 1 }
-        shards = (0..<power).map { _ in Shard() }
-        mask = power - 1
-        capacityPerShard = max(1, capacity / power)
+    ///   - changes: the feed whose changes evict entries.
+    public init(capacity: Int = 200_000, maxAge: TimeInterval = 300, changes: ChangeFeed? = nil) {
+        capacityPerShard = entries.perShard(capacity)
         self.maxAge = maxAge
+        changes?.subscribe { [weak self] change in
+            switch change {
+            case .tenant(let id): self?.invalidate(tenantID: id)
+            case .everything: self?.flush()
+            }
+        }
     }
-
-    private func shard(_ key: Key) -> Shard { shards[Int(truncatingIfNeeded: key.low) & mask] }
 
     /// The cached caller for `key` if there is a live one: the hot path's first try, without
     /// suspending.
     @inline(__always)
     public func cached(_ key: Key) -> Caller? {
         let now = CoarseClock.seconds()
-        let found = shard(key).state.withLock { s -> Caller? in
-            guard let entry = s.entries[key], entry.until > now else { return nil }
-            return entry.caller
-        }
-        if found != nil { hits.increment() }
-        return found
+        guard let entry = entries[key], entry.until > now else { return nil }
+        hits.increment()
+        return entry.caller
     }
 
     /// The cached caller for `key`, or `load`'s answer, loaded once however many ask at once.
     /// - Parameter load: returns the caller and the time its credential stops being valid.
     public func caller(key: Key, load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
-        let shard = shard(key)
-        let now = CoarseClock.seconds()
-        enum Step { case hit(Caller), wait(Task<(Caller, Date), any Error>) }
+        if let hit = cached(key) { return hit }
+        misses.increment()
         let started = epochs.withLock { $0.now }
-        let step: Step = shard.state.withLock { s in
-            if let entry = s.entries[key] {
-                if entry.until > now { return .hit(entry.caller) }
-                s.entries[key] = nil
+        let (caller, validUntil) = try await loads.run(key, load)
+        let now = CoarseClock.seconds()
+        // Rounded down: an entry never outlives its credential.
+        let until = min(Int64(validUntil.timeIntervalSince1970.rounded(.down)), now + Int64(maxAge))
+        // A change to this tenant committed while the load ran: its answer may predate it.
+        let fresh = epochs.withLock { e in e.flushed <= started && (e.tenants[caller.tenantID] ?? 0) <= started }
+        guard fresh, until > now else { return caller }
+        // Each shard keeps to its share of the capacity: a full one gives up an entry.
+        let evicted = entries.withShard(of: key) { values -> Bool in
+            var evicted = false
+            if values[key] == nil, values.count >= capacityPerShard, let victim = values.keys.first {
+                values[victim] = nil
+                evicted = true
             }
-            if let running = s.loading[key] { return .wait(running) }
-            let task = Task { try await load() }
-            s.loading[key] = task
-            return .wait(task)
+            values[key] = Entry(caller: caller, until: until)
+            return evicted
         }
-        switch step {
-        case .hit(let caller):
-            hits.increment()
-            return caller
-        case .wait(let task):
-            misses.increment()
-            do {
-                let (caller, validUntil) = try await task.value
-                // Rounded down: an entry never outlives its credential.
-                let until = min(Int64(validUntil.timeIntervalSince1970.rounded(.down)), now + Int64(maxAge))
-                // A change to this tenant committed while the load ran: its answer may predate it.
-                let fresh = epochs.withLock { e in e.flushed <= started && (e.tenants[caller.tenantID] ?? 0) <= started }
-                let evicted = shard.state.withLock { s -> Bool in
-                    if s.loading[key] == task { s.loading[key] = nil }
-                    guard fresh, until > CoarseClock.seconds() else { return false }
-                    var evicted = false
-                    if s.entries.count >= capacityPerShard, let victim = s.entries.keys.first {
-                        s.entries[victim] = nil
-                        evicted = true
-                    }
-                    s.entries[key] = Entry(caller: caller, until: until)
-                    return evicted
-                }
-                if evicted { evictions.increment() }
-                return caller
-            } catch {
-                shard.state.withLock { s in if s.loading[key] == task { s.loading[key] = nil } }
-                throw error
-            }
-        }
+        if evicted { evictions.increment() }
+        return caller
     }
 
     /// Drops every entry of `tenantID` (a principal, key, role, binding or the tenant changed).
@@ -143,27 +106,25 @@ public final class CredentialCache: Sendable {
             e.now += 1
             e.tenants[tenantID] = e.now
         }
-        for shard in shards {
-            shard.state.withLock { s in s.entries = s.entries.filter { $0.value.caller.tenantID != tenantID } }
-        }
+        entries.updateAll { _, entry in entry.caller.tenantID == tenantID ? nil : entry }
     }
 
-    /// Drops everything (the change feed reconnected and may have missed notifications).
+    /// Drops everything (notifications may have been missed).
     public func flush() {
         epochs.withLock { e in
             e.now += 1
             e.flushed = e.now
             e.tenants.removeAll()
         }
-        for shard in shards {
-            shard.state.withLock { s in s.entries.removeAll(keepingCapacity: true) }
-        }
+        entries.forEachShard { $0.removeAll(keepingCapacity: true) }
     }
 
     /// Entries of one tenant (diagnostics and tests).
     public func count(tenantID: UUID) -> Int {
-        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.values.count { $0.caller.tenantID == tenantID } } }
+        var total = 0
+        entries.forEachShard { values in total += values.values.count { $0.caller.tenantID == tenantID } }
+        return total
     }
 
-    public var count: Int { shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.count } } }
+    public var count: Int { entries.count }
 }

@@ -49,6 +49,11 @@ public struct APIKeyStore: Sendable {
         return (key, token.text)
     }
 
+    /// The principal a key of the tenant belongs to (for other modules' checks in their transactions).
+    package static func owner(_ tx: Transaction, tenantID: UUID, id: UUID) async throws -> UUID? {
+        try await tx.query("SELECT principal_id FROM api_keys WHERE tenant_id = $1 AND id = $2", [tenantID, id]).first?.uuid("principal_id")
+    }
+
     public static func get(_ tx: Transaction, tenantID: UUID, id: UUID) async throws -> APIKey? {
         let rows = try await tx.query("SELECT \(columns) FROM api_keys WHERE tenant_id = $1 AND id = $2", [tenantID, id])
         return rows.isEmpty ? nil : try decode(rows)
@@ -79,7 +84,7 @@ public struct APIKeyStore: Sendable {
         }
         let key = try decode(rows)
         try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: key.principalID, by: caller)
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "api_key.revoke", targetType: "api_key", targetID: id.lowercasedString,
             details: ["key_id": .string(key.keyID), "principal_id": .string(key.principalID.lowercasedString)])

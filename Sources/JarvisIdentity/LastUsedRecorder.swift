@@ -3,13 +3,11 @@ internal import struct Foundation.Date
 public import JarvisStore
 public import Logging
 internal import Synchronization
-public import ServiceLifecycle
-internal import AsyncAlgorithms
 
 /// Keeps `api_keys.last_used_at` roughly current without a write per request: uses are noted in
 /// memory and written in one statement per flush, and a key whose stored time is recent is not
 /// noted at all.
-public final class LastUsedRecorder: Service, Sendable {
+public final class LastUsedRecorder: Sendable {
     let platform: Database
     let interval: Duration
     let logger: Logger
@@ -46,10 +44,8 @@ public final class LastUsedRecorder: Service, Sendable {
         }
     }
 
-    public func run() async throws {
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            await flush()
-        }
-        await flush()
+    /// Flushes every `interval`, and once more at shutdown.
+    public var service: PeriodicService {
+        PeriodicService("key-use", every: interval, logger: logger, work: { await self.flush() }, drain: { await self.flush() })
     }
 }

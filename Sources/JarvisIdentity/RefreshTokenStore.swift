@@ -104,7 +104,7 @@ public struct RefreshTokenStore: Sendable {
         try await tx.query(
             "UPDATE principals SET tokens_valid_after = GREATEST(tokens_valid_after, $3::timestamptz) WHERE tenant_id = $1 AND id = $2",
             [tenantID, principalID, Date()])
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
     }
 
     /// Revokes every live refresh token of a tenant (deleted).

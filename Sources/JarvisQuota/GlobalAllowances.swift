@@ -1,8 +1,7 @@
 internal import Foundation
 public import JarvisStore
 public import Logging
-public import ServiceLifecycle
-internal import Synchronization
+internal import JarvisCache
 
 /// This instance's share of each global limit (`quota_allowances`). A check spends from the
 /// local allowance in memory; when it runs dry the instance takes more from PostgreSQL (one
@@ -12,7 +11,7 @@ internal import Synchronization
 /// So instances together never admit more than the limit (requests: the bucket's refill;
 /// budgets: the window's total), and a check waits for the database only when its allowance is
 /// spent. Without the database an instance spends what it holds, then refuses (fails closed).
-public final class GlobalAllowances: Service, Sendable {
+public final class GlobalAllowances: Sendable {
     struct Key: Hashable, Sendable {
         let tenantID: UUID
         let subject: QuotaSubject
@@ -34,21 +33,15 @@ public final class GlobalAllowances: Service, Sendable {
         var lastUsed: UInt64
         /// No more to take until then (the global limit was reached).
         var dryUntil: UInt64 = 0
-        var taking: Task<Void, any Error>?
     }
 
     let platform: Database
     let logger: Logger
     let interval: Duration
-    final class Shard: Sendable {
-        // Locking rule: a local allowance and its take in flight change together.
-        let locals = Mutex<[Key: Local]>([:])
-    }
-
-    /// Sharded by limit, so checks of different tenants rarely meet on a lock.
-    private let shards = (0..<16).map { _ in Shard() }
-
-    private func locals(_ key: Key) -> Shard { shards[abs(key.hashValue) % shards.count] }
+    /// Keyed by limit, so checks of different tenants rarely meet on a lock.
+    private let locals = ShardedMap<Key, Local>(minimumShards: 16)
+    /// One take from PostgreSQL per limit at a time.
+    private let takes = SingleFlight<Key, Void>()
 
     public init(platform: Database, logger: Logger, interval: Duration = .milliseconds(100)) {
         self.platform = platform
@@ -67,61 +60,56 @@ public final class GlobalAllowances: Service, Sendable {
     /// Spends `amount` of `key`'s limit. - Returns: false when the limit has nothing left for it.
     func take(_ key: Key, amount: Double, spec: Spec, now: UInt64) async throws -> Bool {
         while true {
-            enum Step { case done(Bool), wait(Task<Void, any Error>) }
-            let step = locals(key).locals.withLock { all -> Step in
-                var local = all[key] ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
+            enum Step { case done(Bool), topUp(Double) }
+            let step = locals.withValue(key) { slot -> Step in
+                var local = slot ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
+                defer { slot = local }
                 local.spec = spec
                 local.lastUsed = now
-                defer { all[key] = local }
                 if local.tokens >= amount {
                     local.tokens -= amount
                     local.spentSinceTick += amount
                     return .done(true)
                 }
-                if let taking = local.taking { return .wait(taking) }
-                if local.dryUntil > now { return .done(false) }
-                let wanted = max(local.want, amount) - local.tokens
-                let task = Task { try await self.topUp(key, spec: spec, wanted: wanted) }
-                local.taking = task
-                return .wait(task)
+                if local.dryUntil > now && !takes.isRunning(key) { return .done(false) }
+                return .topUp(max(local.want, amount) - local.tokens)
             }
             switch step {
             case .done(let ok): return ok
-            case .wait(let task):
-                try await task.value
+            case .topUp(let wanted):
+                try await takes.run(key) { try await self.topUp(key, spec: spec, wanted: wanted) }
                 // A refusal noted by that take holds for everyone who waited on it.
-                if locals(key).locals.withLock({ ($0[key]?.dryUntil ?? 0) > now && ($0[key]?.tokens ?? 0) < amount }) { return false }
+                if locals.withValue(key, { ($0?.dryUntil ?? 0) > now && ($0?.tokens ?? 0) < amount }) { return false }
             }
         }
     }
 
     /// What this instance holds of `key` now.
-    func held(_ key: Key) -> Double { locals(key).locals.withLock { $0[key]?.tokens ?? 0 } }
+    func held(_ key: Key) -> Double { locals[key]?.tokens ?? 0 }
 
     /// Puts back what a refused multi-limit check, a refund or an expired reservation did not use.
     func giveBack(_ key: Key, amount: Double) {
-        locals(key).locals.withLock { all in all[key]?.tokens += amount }
+        locals.withValue(key) { $0?.tokens += amount }
     }
 
     /// Spends without asking (usage already happened); the allowance may go below zero.
     func charge(_ key: Key, amount: Double, spec: Spec, now: UInt64) {
-        locals(key).locals.withLock { all in
-            var local = all[key] ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
+        locals.withValue(key) { slot in
+            var local = slot ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
             local.tokens -= amount
             local.spentSinceTick += amount
             local.lastUsed = now
-            all[key] = local
+            slot = local
         }
     }
 
     private func topUp(_ key: Key, spec: Spec, wanted: Double) async throws {
-        defer { locals(key).locals.withLock { all in all[key]?.taking = nil } }
         let granted = try await grant([(key, spec, 0, wanted)]).first ?? 0
         let now = QuotaEngine.monotonicNanoseconds()
-        locals(key).locals.withLock { all in
-            all[key]?.tokens += granted
+        locals.withValue(key) { slot in
+            slot?.tokens += granted
             // Less than asked: the limit is spent for now; do not ask again before the next pass.
-            if granted < wanted { all[key]?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
+            if granted < wanted { slot?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
         }
     }
 
@@ -147,7 +135,7 @@ public final class GlobalAllowances: Service, Sendable {
     private func review(_ all: inout [Key: Local], now: UInt64) -> [(Key, Spec, Double, Double)] {
         let idle: UInt64 = 10_000_000_000
         var plan: [(Key, Spec, Double, Double)] = []
-        for (key, var local) in all where local.taking == nil {
+        for (key, var local) in all where !takes.isRunning(key) {
             if now > local.lastUsed, now - local.lastUsed > idle {
                 if local.tokens > 0 { plan.append((key, local.spec, local.tokens, 0)) }
                 all[key] = nil
@@ -175,16 +163,14 @@ public final class GlobalAllowances: Service, Sendable {
     func tick() async {
         let now = QuotaEngine.monotonicNanoseconds()
         var plan: [(Key, Spec, Double, Double)] = []
-        for shard in shards {
-            plan += shard.locals.withLock { all in review(&all, now: now) }
-        }
+        locals.forEachShard { all in plan += review(&all, now: now) }
         guard !plan.isEmpty else { return }
         do {
             let granted = try await grant(plan)
             for ((key, _, _, wanted), got) in zip(plan, granted) where wanted > 0 {
-                locals(key).locals.withLock { all in
-                    all[key]?.tokens += got
-                    all[key]?.dryUntil = got < wanted ? now + UInt64(intervalSeconds * 1e9) : 0
+                locals.withValue(key) { slot in
+                    slot?.tokens += got
+                    slot?.dryUntil = got < wanted ? now + UInt64(intervalSeconds * 1e9) : 0
                 }
             }
         } catch {
@@ -194,10 +180,8 @@ public final class GlobalAllowances: Service, Sendable {
         }
     }
 
-    public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
-            await tick()
-        }
+    /// The background pass, every `interval`, as a `PeriodicService`.
+    public func service(logger: Logger) -> PeriodicService {
+        PeriodicService("quota-allowances", every: interval, logger: logger) { await self.tick() }
     }
 }

@@ -2,35 +2,29 @@ public import Foundation
 public import JarvisStore
 public import Logging
 internal import Synchronization
+internal import JarvisCache
+internal import JarvisTenancy
 #if canImport(Glibc)
 internal import Glibc
 #endif
 
-/// The quota half of the hot path: decisions from memory, per tenant, behind sharded locks.
+/// The quota half of the hot path: decisions from memory, per tenant, in a `ShardedMap`.
 /// A tenant's policies and current token totals are loaded from PostgreSQL on its first check
-/// (one load however many ask), policies again after an invalidation, totals every few seconds
-/// while the tenant is active (so usage other instances commit is seen).
+/// (one load however many ask), policies again after the change feed says they changed, totals
+/// every few seconds while the tenant is active (so usage other instances commit is seen).
 ///
-/// One instance's limits are exact. Several instances each enforce the whole limit against the
-/// totals they last read, so between refreshes they may together admit more (the global
-/// bucket of the design is not built yet).
+/// Whether a limit has room is decided against this instance's allowance of the global limit
+/// (`GlobalAllowances`), so several instances together never admit more than the limit.
 public final class QuotaEngine: Sendable {
     let platform: Database
     let plans: PlanQuotas
+    /// Where a tenant's plan is read, for its default policies.
+    let directory: Tenants
     let reservationTTL: Duration
     let refreshInterval: Duration
 
-    final class Shard: Sendable {
-        struct State {
-            var tenants: [UUID: TenantQuota] = [:]
-            var loading: [UUID: Task<Void, any Error>] = [:]
-            var refreshed: [UUID: UInt64] = [:]
-        }
-        // Locking rule: a tenant's state and its load in flight change together.
-        let state = Mutex(State())
-    }
-
-    private let shards: [Shard]
+    private let tenants = ShardedMap<UUID, TenantQuota>(minimumShards: 32)
+    private let loads = SingleFlight<UUID, Void>()
     /// This instance's shares of the global limits.
     public let allowances: GlobalAllowances
     /// Where limits crossing their warning share are noted.
@@ -38,18 +32,22 @@ public final class QuotaEngine: Sendable {
 
     public init(
         platform: Database, plans: PlanQuotas = .none, reservationTTL: Duration = .seconds(900), refreshInterval: Duration = .seconds(5),
-        logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil
+        logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil, changes: ChangeFeed? = nil
     ) {
         self.platform = platform
+        directory = Tenants(platform: platform)
         self.warnings = warnings
         allowances = GlobalAllowances(platform: platform, logger: logger)
         self.plans = plans
         self.reservationTTL = reservationTTL
         self.refreshInterval = refreshInterval
-        shards = (0..<32).map { _ in Shard() }
+        changes?.subscribe { [weak self] change in
+            switch change {
+            case .tenant(let id): self?.invalidate(tenantID: id)
+            case .everything: self?.flush()
+            }
+        }
     }
-
-    private func shard(_ tenantID: UUID) -> Shard { shards[abs(tenantID.hashValue) % shards.count] }
 
     static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
@@ -68,18 +66,17 @@ public final class QuotaEngine: Sendable {
     /// except on the tenant's first check, after its policies changed, and when this instance's
     /// allowance of a limit is spent.
     public func admit(_ ask: QuotaAsk, caller: QuotaCaller) async throws -> QuotaDecision {
-        let shard = shard(caller.tenantID)
         let now = Self.monotonicNanoseconds()
         let unix = Self.unixSeconds()
         let day = UTCCalendar.day(unixSeconds: unix)
         var drawn: [(QuotaPolicy, Int64)] = []
         while true {
             enum Step { case load, decided(QuotaDecision, released: [(GlobalAllowances.Key, Int64)]), draw([(QuotaPolicy, Int64)], released: [(GlobalAllowances.Key, Int64)]) }
-            let step = shard.state.withLock { s -> Step in
-                guard var state = s.tenants[caller.tenantID], !state.policiesStale else { return .load }
+            let step = tenants.withValue(caller.tenantID) { slot -> Step in
+                guard var state = slot, !state.policiesStale else { return .load }
+                defer { slot = state }
                 let released = state.sweep(now: now, day: day)
                 let applicable = state.applicable(ask, caller: caller)
-                s.tenants[caller.tenantID] = state
                 if let full = state.gaugeRefusal(ask, caller: caller) {
                     // A refused write draws nothing; released reservations still go back.
                     return .decided(.denied(QuotaDenial(
@@ -125,12 +122,11 @@ public final class QuotaEngine: Sendable {
         // A reservation only where a budget holds tokens back for it: with none, nothing is reserved.
         let id = ask.tokens > 0 && !budgets.isEmpty ? UUIDv7.make() : nil
         let ttl = Self.nanoseconds(reservationTTL)
-        let crossed = shard.state.withLock { s -> [QuotaWarnings.Warning] in
-            guard var state = s.tenants[caller.tenantID] else { return [] }
+        let crossed = tenants.withValue(caller.tenantID) { slot -> [QuotaWarnings.Warning] in
+            guard var state = slot else { return [] }
+            defer { slot = state }
             if let id { state.reserve(ask.tokens, caller: caller, allowances: budgets, now: now, day: day, ttl: ttl, id: id) }
-            let crossed = state.warnings(after: drawn, tenantID: caller.tenantID, unixSeconds: unix)
-            s.tenants[caller.tenantID] = state
-            return crossed
+            return state.warnings(after: drawn, tenantID: caller.tenantID, unixSeconds: unix)
         }
         if let warnings { crossed.forEach(warnings.note) }
         return .admitted(reservation: id)
@@ -158,10 +154,10 @@ public final class QuotaEngine: Sendable {
     public func record(tenantID: UUID, principalID: UUID?, tokens: Int64, reservation: UUID?, occurredAt: Date) {
         let eventDay = UTCCalendar.day(unixSeconds: Int64(occurredAt.timeIntervalSince1970.rounded(.down)))
         let now = Self.monotonicNanoseconds()
-        let (settled, budgets) = shard(tenantID).state.withLock { s -> (TenantQuota.Reservation?, [QuotaPolicy]) in
-            guard var state = s.tenants[tenantID] else { return (nil, []) }
+        let (settled, budgets) = tenants.withValue(tenantID) { slot -> (TenantQuota.Reservation?, [QuotaPolicy]) in
+            guard var state = slot else { return (nil, []) }
+            defer { slot = state }
             let settled = state.record(tokens: tokens, principalID: principalID, reservation: reservation, eventDay: eventDay)
-            s.tenants[tenantID] = state
             let caller = QuotaCaller(tenantID: tenantID, principalID: principalID ?? UsageTotals.nobody, apiKeyID: nil)
             return (settled, state.policies.filter { $0.metric.isTokens && caller.applies($0.subject) })
         }
@@ -187,10 +183,10 @@ public final class QuotaEngine: Sendable {
 
     /// A storage report committed: later checks on this instance see it at once (others at their
     /// next refresh of the tenant, within `refreshInterval`).
-    public func setGauge(tenantID: UUID, metric: QuotaMetric, value: Int64) {
-        let policies = shard(tenantID).state.withLock { s -> [QuotaPolicy] in
-            s.tenants[tenantID]?.gauges[metric] = value
-            return s.tenants[tenantID]?.policies ?? []
+    func setGauge(tenantID: UUID, metric: QuotaMetric, value: Int64) {
+        let policies = tenants.withValue(tenantID) { slot -> [QuotaPolicy] in
+            slot?.gauges[metric] = value
+            return slot?.policies ?? []
         }
         guard let warnings else { return }
         for policy in policies where policy.metric == metric && value * 100 >= policy.limit * Int64(policy.warnAtPercent) && policy.limit > 0 {
@@ -202,16 +198,16 @@ public final class QuotaEngine: Sendable {
 
     /// A tenant's policies (or plan) changed: reload them before its next decision. Counters,
     /// buckets and reservations stay.
-    public func invalidate(tenantID: UUID) {
-        shard(tenantID).state.withLock { s in s.tenants[tenantID]?.policiesStale = true }
+    func invalidate(tenantID: UUID) {
+        tenants.withValue(tenantID) { $0?.policiesStale = true }
     }
 
     /// Notifications may have been missed: every tenant reloads its policies.
-    public func flush() {
-        for shard in shards {
-            shard.state.withLock { s in
-                for id in s.tenants.keys { s.tenants[id]?.policiesStale = true }
-            }
+    func flush() {
+        tenants.updateAll { _, state in
+            var state = state
+            state.policiesStale = true
+            return state
         }
     }
 
@@ -219,44 +215,35 @@ public final class QuotaEngine: Sendable {
 
     /// Waits until the tenant is in memory with current policies.
     public func ensureLoaded(_ tenantID: UUID) async throws {
-        while shard(tenantID).state.withLock({ $0.tenants[tenantID]?.policiesStale != false }) {
+        while tenants[tenantID]?.policiesStale != false {
             try await load(tenantID)
         }
     }
 
     /// Loads (or reloads the policies of) one tenant, once however many wait.
     func load(_ tenantID: UUID) async throws {
-        let shard = shard(tenantID)
-        let task = shard.state.withLock { s -> Task<Void, any Error> in
-            if let running = s.loading[tenantID] { return running }
-            let task = Task { try await self.fetchAndStore(tenantID) }
-            s.loading[tenantID] = task
-            return task
-        }
-        defer { shard.state.withLock { s in if s.loading[tenantID] == task { s.loading[tenantID] = nil } } }
-        try await task.value
+        try await loads.run(tenantID) { try await self.fetchAndStore(tenantID) }
     }
 
     private func fetchAndStore(_ tenantID: UUID) async throws {
-        let shard = shard(tenantID)
         // Marked before reading, so an invalidation that lands during the read marks it again.
-        let isNew = shard.state.withLock { s -> Bool in
-            s.tenants[tenantID]?.policiesStale = false
-            return s.tenants[tenantID] == nil
+        let isNew = tenants.withValue(tenantID) { slot -> Bool in
+            slot?.policiesStale = false
+            return slot == nil
         }
-        let policies = try await QuotaPolicyStore.effective(platform, tenantID: tenantID, plans: plans)
+        let policies = try await QuotaPolicyStore.effective(platform, tenantID: tenantID, plans: plans, tenants: directory)
         let totals = isNew ? try await UsageTotals.load(platform, tenantID: tenantID, day: UTCCalendar.day(unixSeconds: Self.unixSeconds())) : nil
         let gauges = isNew ? try await StorageGauges.load(platform, tenantID: tenantID) : [:]
-        shard.state.withLock { s in
-            if s.tenants[tenantID] == nil {
+        tenants.withValue(tenantID) { slot in
+            guard slot != nil else {
                 var state = TenantQuota(policies: policies, day: totals?.day ?? UTCCalendar.day(unixSeconds: Self.unixSeconds()))
                 totals?.apply(to: &state)
                 state.gauges = gauges
-                s.tenants[tenantID] = state
-                s.refreshed[tenantID] = Self.monotonicNanoseconds()
-            } else {
-                s.tenants[tenantID]!.policies = policies
+                state.refreshedAt = Self.monotonicNanoseconds()
+                slot = state
+                return
             }
+            slot?.policies = policies
         }
     }
 
@@ -264,23 +251,22 @@ public final class QuotaEngine: Sendable {
     /// usage committed by other instances counts here too.
     private func refreshIfDue(_ tenantID: UUID, now: UInt64) {
         let interval = Self.nanoseconds(refreshInterval)
-        let shard = shard(tenantID)
-        let due = shard.state.withLock { s -> Bool in
-            guard let state = s.tenants[tenantID], state.recordedDuringRefresh == nil,
-                let last = s.refreshed[tenantID], now >= last, now - last >= interval,
+        let due = tenants.withValue(tenantID) { slot -> Bool in
+            guard let state = slot, state.recordedDuringRefresh == nil, now >= state.refreshedAt, now - state.refreshedAt >= interval,
                 // Only totals a limit or the status shows are worth reading again.
                 state.policies.contains(where: { $0.metric.isTokens || $0.metric.isGauge })
             else { return false }
-            s.refreshed[tenantID] = now
-            s.tenants[tenantID]?.recordedDuringRefresh = [:]
+            slot?.refreshedAt = now
+            slot?.recordedDuringRefresh = [:]
             return true
         }
         guard due else { return }
         Task {
             let totals = try? await UsageTotals.load(platform, tenantID: tenantID, day: UTCCalendar.day(unixSeconds: Self.unixSeconds()))
             let gauges = try? await StorageGauges.load(platform, tenantID: tenantID)
-            shard.state.withLock { s in
-                guard var state = s.tenants[tenantID] else { return }
+            self.tenants.withValue(tenantID) { slot in
+                guard var state = slot else { return }
+                defer { slot = state }
                 // Gauges other instances took reports for; this instance's own are already in.
                 if let gauges { state.gauges.merge(gauges) { _, read in read } }
                 let during = state.recordedDuringRefresh ?? [:]
@@ -288,7 +274,6 @@ public final class QuotaEngine: Sendable {
                 // The read saw everything committed before it began; what this instance recorded
                 // since may or may not be in it, so it is added again (erring towards "used").
                 if let totals, totals.day == state.day { totals.apply(to: &state, plus: during) }
-                s.tenants[tenantID] = state
             }
         }
     }
@@ -302,10 +287,10 @@ public final class QuotaEngine: Sendable {
         let now = Self.monotonicNanoseconds()
         let unix = Self.unixSeconds()
         let day = UTCCalendar.day(unixSeconds: unix)
-        let (state, released) = shard(tenantID).state.withLock { s -> (TenantQuota?, [(GlobalAllowances.Key, Int64)]) in
-            guard var state = s.tenants[tenantID] else { return (nil, []) }
+        let (state, released) = tenants.withValue(tenantID) { slot -> (TenantQuota?, [(GlobalAllowances.Key, Int64)]) in
+            guard var state = slot else { return (nil, []) }
             let released = state.sweep(now: now, day: day)
-            s.tenants[tenantID] = state
+            slot = state
             return (state, released)
         }
         for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }

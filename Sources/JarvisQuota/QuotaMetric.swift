@@ -30,7 +30,7 @@ public enum QuotaSubject: Hashable, Sendable {
     case principal(UUID)
     case apiKey(UUID)
 
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable, Codable {
         case tenant
         case principal
         case apiKey = "api_key"

@@ -92,6 +92,8 @@ struct TenantQuota {
     var day: Int64
     /// Usage this instance recorded while a refresh of the totals was running (see `QuotaEngine.refresh`).
     var recordedDuringRefresh: [CounterKey: Int64]?
+    /// When the totals were last read (monotonic nanoseconds).
+    var refreshedAt: UInt64 = 0
 
     init(policies: [QuotaPolicy], day: Int64) {
         self.policies = policies

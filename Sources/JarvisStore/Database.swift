@@ -11,18 +11,23 @@ internal import Synchronization
 /// ```
 public struct Database: Sendable {
     public let pool: ConnectionPool
-    /// Called after a commit with the tenants whose credentials or permissions the transaction
-    /// changed (`Transaction.noteAuthChange`), so this instance's caches never serve them stale.
-    public let afterAuthChange: (@Sendable (Set<UUID>) -> Void)?
+    /// Where a committed transaction announces the tenants it changed (`Transaction.noteChange`),
+    /// so this instance's caches never serve them stale; other instances hear the NOTIFY.
+    public let changes: ChangeFeed?
 
-    public init(pool: ConnectionPool, afterAuthChange: (@Sendable (Set<UUID>) -> Void)? = nil) {
+    public init(pool: ConnectionPool, changes: ChangeFeed? = nil) {
         self.pool = pool
-        self.afterAuthChange = afterAuthChange
+        self.changes = changes
     }
 
-    public init(name: String, configuration: DatabaseConfiguration, logger: Logger, afterAuthChange: (@Sendable (Set<UUID>) -> Void)? = nil) {
+    public init(name: String, configuration: DatabaseConfiguration, logger: Logger, changes: ChangeFeed? = nil) {
         pool = ConnectionPool(name: name, configuration: configuration, logger: logger)
-        self.afterAuthChange = afterAuthChange
+        self.changes = changes
+    }
+
+    /// True when the database answers a trivial statement.
+    public func ping() async throws {
+        try await query("SELECT 1", idempotent: true)
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -70,8 +75,9 @@ public struct Database: Sendable {
             let result = try await body(transaction)
             _ = try await pool.run { () throws(StoreError) in try connection.executeScript("COMMIT") }
             pool.release(connection)
-            let changed = transaction.changes.tenants
-            if !changed.isEmpty { afterAuthChange?(changed) }
+            if let changes {
+                for tenant in transaction.changes.tenants { changes.publish(.tenant(tenant)) }
+            }
             return result
         } catch {
             if connection.isHealthy {
@@ -119,10 +125,10 @@ public struct Transaction: Sendable {
     let pool: ConnectionPool
     let changes: AuthChanges
 
-    /// Records that this transaction changes what credentials of `tenantID` may do (a key, a
-    /// principal, a binding, a role, the tenant). Other instances learn it from the NOTIFY the
-    /// database triggers send; this one acts on it as soon as the transaction commits.
-    public func noteAuthChange(_ tenantID: UUID) { changes.add(tenantID) }
+    /// Records that this transaction changes what decides answers for `tenantID` (a key, a
+    /// principal, a binding, a role, a quota policy, the tenant). Other instances learn it from the
+    /// NOTIFY the database triggers send; this one from its change feed as soon as it commits.
+    public func noteChange(_ tenantID: UUID) { changes.add(tenantID) }
 
     /// Runs one statement with `$1...$n` bound to `parameters`.
     @discardableResult
@@ -150,4 +156,22 @@ final class AuthChanges: Sendable {
     private let changed = Mutex<Set<UUID>>([])
     func add(_ tenantID: UUID) { changed.withLock { _ = $0.insert(tenantID) } }
     var tenants: Set<UUID> { changed.withLock { $0 } }
+}
+
+extension Database {
+    /// Runs `body` with a pool of its own, closed when `body` returns or throws: for commands that
+    /// need the database for a moment (`migrate`, `bootstrap`, `keys rotate`).
+    public static func using<T: Sendable>(
+        name: String, configuration: DatabaseConfiguration, logger: Logger, _ body: (Database) async throws -> T
+    ) async throws -> T {
+        let database = Database(name: name, configuration: configuration, logger: logger)
+        do {
+            let result = try await body(database)
+            await database.pool.shutdown()
+            return result
+        } catch {
+            await database.pool.shutdown()
+            throw error
+        }
+    }
 }

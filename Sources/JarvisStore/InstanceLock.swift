@@ -1,5 +1,4 @@
 public import Logging
-public import ServiceLifecycle
 internal import NIOPosix
 internal import Synchronization
 
@@ -8,7 +7,7 @@ internal import Synchronization
 /// `pg_try_advisory_xact_lock(class, key)` succeeds only once the holder's session is gone). When the
 /// process dies, even by kill -9, the server ends its session and the lock goes with it at once, so
 /// work it had claimed can be taken over without waiting for a timeout.
-public final class InstanceLock: Service, Sendable {
+public final class InstanceLock: Sendable {
     /// The advisory lock class of instance locks (the first of the two int4 keys).
     public static let lockClass: Int32 = 0x4A_52_49_4E  // "JRIN"
 
@@ -17,7 +16,6 @@ public final class InstanceLock: Service, Sendable {
     private let threads: NIOThreadPool
     // Locking rule: the key and the connection holding it change together.
     private let state = Mutex<(key: Int32, connection: Connection?)>((0, nil))
-    private let stopping = Mutex(false)
 
     public init(configuration: DatabaseConfiguration, logger: Logger) {
         var configuration = configuration
@@ -50,27 +48,23 @@ public final class InstanceLock: Service, Sendable {
     }
 
     /// Keeps the lock held: checks its connection every second and takes the lock again after the
-    /// connection broke (a database restart ends every session).
-    public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !stopping.withLock({ $0 }) && !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                let connection = state.withLock { $0.connection }
-                do {
-                    if let connection {
-                        _ = try await threads.runIfActive { try connection.execute("SELECT 1", []) }
-                    } else {
-                        try await acquire()
-                    }
-                } catch {
-                    state.withLock { $0.connection = nil }
-                    logger.warning("instance lock lost; taking it again", metadata: ["error": "\(error)"])
-                }
-            }
-        } onGracefulShutdown: {
-            self.stopping.withLock { $0 = true }
+    /// connection broke (a database restart ends every session). At shutdown the session ends,
+    /// and the lock with it.
+    public var service: PeriodicService {
+        PeriodicService("instance-lock", every: .seconds(1), logger: logger, work: { try await self.check() }, drain: { await self.release() })
+    }
+
+    func check() async throws {
+        guard let connection = state.withLock({ $0.connection }) else { return try await acquire() }
+        do {
+            _ = try await threads.runIfActive { try connection.execute("SELECT 1", []) }
+        } catch {
+            state.withLock { $0.connection = nil }
+            throw error
         }
-        // Ending the session releases the lock.
+    }
+
+    func release() async {
         state.withLock { $0.connection = nil }
         try? await threads.shutdownGracefully()
     }

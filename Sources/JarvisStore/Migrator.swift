@@ -140,4 +140,10 @@ public struct Migrator: Sendable {
             }
         }
     }
+
+    /// Keeps the monthly partitions of the partitioned tables created ahead (run after migrating).
+    public func ensurePartitions(_ database: Database) async throws {
+        try await database.query("SELECT jarvis_ensure_monthly_partitions('audit_events', 1, 12)")
+        try await database.query("SELECT jarvis_ensure_monthly_partitions('usage_events', 2, 12)")
+    }
 }

@@ -3,7 +3,7 @@ public import ServiceLifecycle
 internal import NIOPosix
 internal import Synchronization
 
-/// LISTENs on one channel over its own connection and hands each payload to `onNotification`.
+/// LISTENs on one channel over its own connection and publishes each payload on the change feed.
 ///
 /// NOTIFYs sent while the listener is disconnected are lost, so every change is also written to a
 /// change log (`log`: a table of `tenant_id` and the `xid` of the transaction that wrote it). The
@@ -11,14 +11,13 @@ internal import Synchronization
 /// before its last look — and after a reconnect it LISTENs first, then hands on every tenant the
 /// log holds from there: whatever committed while it was away arrives through the log, whatever
 /// commits afterwards through NOTIFY. Only when it was away longer than the log is kept does it
-/// call `onFlush` (start over). Reconnect attempts are at most `maxBackoff` apart.
+/// publish `.everything` (start over). Reconnect attempts are at most `maxBackoff` apart.
 public final class NotificationListener: Service, Sendable {
     let configuration: DatabaseConfiguration
     let channel: String
     let log: String
     let logger: Logger
-    let onNotification: @Sendable (String) -> Void
-    let onFlush: @Sendable () -> Void
+    let feed: ChangeFeed
     private let threads: NIOThreadPool
     // Locking rule: each box is read and written whole under its own lock.
     private let stopping = Mutex(false)
@@ -44,18 +43,14 @@ public final class NotificationListener: Service, Sendable {
     /// - Parameters:
     ///   - channel: a fixed identifier from code (it is sent inside LISTEN).
     ///   - log: the change log table, a fixed identifier from code.
-    public init(
-        configuration: DatabaseConfiguration, channel: String, log: String, logger: Logger,
-        onNotification: @escaping @Sendable (String) -> Void, onFlush: @escaping @Sendable () -> Void
-    ) {
+    public init(configuration: DatabaseConfiguration, channel: String, log: String, logger: Logger, feed: ChangeFeed) {
         precondition(channel.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 == 95 }, "channel must be a plain identifier")
         precondition(log.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 == 95 }, "log must be a plain identifier")
         self.configuration = configuration
         self.channel = channel
         self.log = log
         self.logger = logger
-        self.onNotification = onNotification
-        self.onFlush = onFlush
+        self.feed = feed
         threads = NIOThreadPool(numberOfThreads: 1)
     }
 
@@ -87,7 +82,7 @@ public final class NotificationListener: Service, Sendable {
                 var lastPrune = ContinuousClock.now
                 while !shouldStop {
                     let payloads = try await threads.runIfActive { try connection.notifications(timeoutMilliseconds: 250) }
-                    for payload in payloads { onNotification(payload) }
+                    for payload in payloads { feed.publish(payload: payload) }
                     if ContinuousClock.now - lastTick >= Self.tick {
                         lastTick = .now
                         try await advance(connection)
@@ -128,12 +123,12 @@ public final class NotificationListener: Service, Sendable {
         let xmin = try rows.first?.string("xmin")
         if from == nil {
             // First connect: nothing is cached from before it. A reconnect after the log's retention: start over.
-            onFlush()
+            feed.publish(.everything)
         } else if let away, away > Self.catchUpLimit {
             logger.warning("notification listener was away longer than the change log is kept; flushing caches")
-            onFlush()
+            feed.publish(.everything)
         } else if let tenants = try rows.first?.optionalString("tenants") {
-            for tenant in tenants.split(separator: ",") { onNotification(String(tenant)) }
+            for tenant in tenants.split(separator: ",") { feed.publish(payload: String(tenant)) }
         }
         position.withLock { p in
             p.caughtUpTo = from ?? xmin

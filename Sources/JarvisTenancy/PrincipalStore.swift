@@ -57,6 +57,11 @@ public enum PrincipalStore {
         return rows.isEmpty ? nil : try decode(rows)
     }
 
+    /// Whether the tenant has the principal (for other modules' checks inside their transactions).
+    package static func exists(_ tx: Transaction, tenantID: UUID, id: UUID) async throws -> Bool {
+        try await !tx.query("SELECT 1 FROM principals WHERE tenant_id = $1 AND id = $2", [tenantID, id]).isEmpty
+    }
+
     /// Principals of one kind in id order after `after`; reads `limit + 1`.
     public static func list(
         _ tx: Transaction, tenantID: UUID, kind: Caller.Kind, after: UUID?, limit: Int, status: Principal.Status? = nil
@@ -106,7 +111,7 @@ public enum PrincipalStore {
             onConflict: TenancyError.conflict(conflict))
         guard !rows.isEmpty else { throw TenancyError.notFound("\(kind.auditResource) \(id)") }
         try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: id, by: caller)
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         let principal = try decode(rows)
         var details: [String: AuditValue] = [:]
         if let email = change.email { details["email"] = .string(email) }

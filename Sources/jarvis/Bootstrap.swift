@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import JarvisConfiguration
 internal import Foundation
 internal import JarvisIdentity
 internal import JarvisHTTP
@@ -18,15 +19,14 @@ struct Bootstrap: AsyncParsableCommand {
     func run() async throws {
         let logger = Environment.logger()
         let configuration = try Environment.configuration()
-        let platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger)
-        defer { Task { await platform.pool.shutdown() } }
-        let created: String?
-        if let additional {
-            created = try await platform.withTransaction { tx in
-                try await JarvisIdentity.Bootstrap.createSuperAdmin(tx, pepper: configuration.apiKeyPepper, name: additional)
+        let additional = self.additional
+        let created = try await Database.using(name: "platform", configuration: configuration.platformDatabase, logger: logger) { platform -> String? in
+            if let additional {
+                return try await platform.withTransaction { tx in
+                    try await JarvisIdentity.Bootstrap.createSuperAdmin(tx, pepper: configuration.apiKeyPepper, name: additional)
+                }
             }
-        } else {
-            created = try await JarvisIdentity.Bootstrap.run(platform: platform, pepper: configuration.apiKeyPepper)
+            return try await JarvisIdentity.Bootstrap.run(platform: platform, pepper: configuration.apiKeyPepper)
         }
         guard let key = created else {
             print("bootstrap: a super admin already exists; nothing to do")

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import JarvisHTTP
+internal import JarvisConfiguration
 internal import JarvisStore
 internal import Logging
 
@@ -23,12 +24,11 @@ enum Environment {
     static func migrate(_ configuration: ServerConfiguration, logger: Logger) async throws -> [String] {
         guard let owner = configuration.ownerDatabase else { throw ExitMessage("configuration: JARVIS_OWNER_DATABASE_URL is not set") }
         let migrator = try Migrator.load(directory: configuration.migrationsDirectory)
-        let database = Database(name: "owner", configuration: owner, logger: logger)
-        defer { Task { await database.pool.shutdown() } }
-        let applied = try await migrator.migrate(database.pool)
-        try await database.query("SELECT jarvis_ensure_monthly_partitions('audit_events', 1, 12)")
-        try await database.query("SELECT jarvis_ensure_monthly_partitions('usage_events', 2, 12)")
-        return applied
+        return try await Database.using(name: "owner", configuration: owner, logger: logger) { database in
+            let applied = try await migrator.migrate(database.pool)
+            try await migrator.ensurePartitions(database)
+            return applied
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import JarvisConfiguration
 internal import JarvisAudit
 internal import JarvisHTTP
 internal import JarvisIdentity
@@ -22,11 +23,10 @@ struct Keys: AsyncParsableCommand {
                 guard let value = JWTAlgorithm(rawValue: algorithm) else { throw ExitMessage("--algorithm must be EdDSA or HS256") }
                 chosen = value
             }
-            let platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger)
-            defer { Task { await platform.pool.shutdown() } }
-            let store = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
-            let key = try await store.activate(
-                try SigningKey.generate(chosen), origin: "generated", verifyWindow: configuration.identity.verifyWindow, actor: .system)
+            let key = try await Database.using(name: "platform", configuration: configuration.platformDatabase, logger: logger) { platform in
+                try await SigningKeyStore(platform: platform, masterKey: configuration.masterKey).activate(
+                    try SigningKey.generate(chosen), origin: "generated", verifyWindow: configuration.identity.verifyWindow, actor: AuditActor.system)
+            }
             print("keys: \(key.kid) (\(key.algorithm.rawValue)) is active; the previous key verifies for \(Int(configuration.identity.verifyWindow)) more seconds")
         }
     }

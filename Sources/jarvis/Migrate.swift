@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import JarvisConfiguration
 internal import Logging
 
 /// `jarvis migrate`: applies pending migrations; refuses edited or unknown applied ones.

@@ -1,5 +1,8 @@
 internal import ArgumentParser
 internal import Hummingbird
+internal import ServiceLifecycle
+internal import UnixSignals
+internal import JarvisConfiguration
 internal import JarvisHTTP
 internal import Logging
 internal import Foundation
@@ -19,10 +22,14 @@ struct Serve: AsyncParsableCommand {
             let applied = try await Environment.migrate(configuration, logger: logger)
             logger.info("migrations applied", metadata: ["applied": "\(applied.joined(separator: ","))"])
         }
-        let jarvis = try JarvisApplication(configuration: configuration, logger: logger)
-        try await jarvis.prepare()
-        let bench = ProcessInfo.processInfo.environment["JARVIS_BENCH_BASELINE"] == "1"
-        let app = jarvis.application(host: host ?? configuration.host, port: port ?? configuration.port, logger: logger, benchBaseline: bench)
-        try await app.runService()
+        var settings = configuration
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        let jarvis = try await buildApplication(settings, logger: logger)
+        // SIGTERM: the connections get their grace period (ConnectionLimits.shutdownGrace), the
+        // writers flush, the pools close; a service that still hangs past that is cancelled.
+        var group = ServiceGroupConfiguration(services: [jarvis.application()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = settings.connections.shutdownGrace + .seconds(10)
+        try await ServiceGroup(configuration: group).run()
     }
 }

@@ -93,7 +93,7 @@ import Testing
             _ = try await api.get("/v1/me", key: t.adminKey)
             let before = try await Fixture.platform.query("SELECT last_used_at FROM api_keys WHERE key_id = $1", [token.keyID])
             #expect(try before.first?.optionalDate("last_used_at") == nil, "use was written synchronously")
-            await Fixture.jarvis.lastUsed.flush()
+            try await Fixture.jarvis().lastUsed.flush()
             let after = try await Fixture.platform.query("SELECT last_used_at FROM api_keys WHERE key_id = $1", [token.keyID])
             #expect(try after.first?.optionalDate("last_used_at") != nil)
         }

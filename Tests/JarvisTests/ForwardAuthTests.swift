@@ -1,4 +1,5 @@
 import Foundation
+import JarvisConfiguration
 import HTTPTypes
 import Testing
 

@@ -12,8 +12,9 @@ import Testing
             let replaced = try await api.request(.get, "/healthz", key: nil, headers: [Self.requestID: "evil\u{7f}\"id"])
             #expect(replaced.headers[Self.requestID] != nil)
             #expect(replaced.headers[Self.requestID] != "evil\u{7f}\"id")
+            // Otherwise the id Hummingbird gave the request (32 hex digits), the same in body and logs.
             let generated = try await api.request(.get, "/healthz", key: nil)
-            #expect(generated.headers[Self.requestID]?.count == 36)
+            #expect(generated.headers[Self.requestID]?.count == 32)
         }
     }
 
@@ -23,14 +24,14 @@ import Testing
             try await api.get("/nothing").expectProblem(.notFound)
             let put = try await api.request(.put, "/v1/tenants", key: api.adminKey, body: "{}")
             put.expectProblem(.methodNotAllowed, code: "method-not-allowed")
-            #expect(put.headers[.allow] == "GET, HEAD, POST")
+            #expect(put.headers[.allow] == "GET, POST")
             let trace = try await api.request(.trace, "/healthz", key: nil)
             trace.expectProblem(.methodNotAllowed)
-            #expect(trace.headers[.allow] == "GET, HEAD")
+            #expect(trace.headers[.allow] == "GET")
             let t = try await api.seedTenant(prefix: "allow")
             let user = try await api.request(.delete, "/v1/tenants/\(t.slug)/users/\(UUID().uuidString)", key: t.adminKey)
             #expect(user.status == .methodNotAllowed, "\(user.text)")
-            #expect(user.headers[.allow] == "GET, HEAD, PATCH")
+            #expect(user.headers[.allow] == "GET, PATCH")
             let check = try await api.request(.get, "/v1/check", key: api.adminKey)
             check.expectProblem(.methodNotAllowed)
             #expect(check.headers[.allow] == "POST")

@@ -86,13 +86,14 @@ import Testing
             }
             // Held by a live instance (this process): in progress.
             let live = UUID().uuidString
-            try await reserve(live, owner: Fixture.jarvis.instance.key)
+            try await reserve(live, owner: try await Fixture.jarvis().instance.key)
             try await api.request(.post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: body, headers: [Self.header: live])
                 .expectProblem(.conflict, code: "idempotency-key-in-progress")
             // Held by an instance whose session is gone: the retry runs now.
             let orphan = UUID().uuidString
             var dead = Int32.random(in: 1...Int32.max)
-            while dead == Fixture.jarvis.instance.key { dead = Int32.random(in: 1...Int32.max) }
+            let ours = try await Fixture.jarvis().instance.key
+            while dead == ours { dead = Int32.random(in: 1...Int32.max) }
             try await reserve(orphan, owner: dead)
             let retried = try await api.request(.post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: body, headers: [Self.header: orphan])
             #expect(retried.status == .created, "\(retried.text)")

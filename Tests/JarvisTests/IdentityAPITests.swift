@@ -97,7 +97,7 @@ import Testing
             // The spent token again: refused, and the newer one dies with it.
             try await api.postAnonymous("/v1/auth/refresh", ["refresh_token": first]).expectProblem(.unauthorized, code: "invalid-refresh-token")
             try await api.postAnonymous("/v1/auth/refresh", ["refresh_token": secondToken]).expectProblem(.unauthorized, code: "invalid-refresh-token")
-            await Fixture.jarvis.securityEvents.flush()
+            try await Fixture.jarvis().securityEvents.flush()
             let events = try await api.get("/v1/tenants/\(u.tenant.slug)/audit-events?action=auth.refresh_reuse", key: u.tenant.adminKey)
             #expect(events.items.count == 1)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JarvisJSON
 import JarvisAccess
 import Testing
 

@@ -87,7 +87,7 @@ import Testing
             try await api.get("/v1/tenants/\(t.slug)/audit-events", key: key).expectProblem(.forbidden)
             #expect(try await api.get("/v1/tenants/\(t.slug)/roles", key: key).status == .ok)
             // Each refusal is a security event in the viewer's tenant.
-            await Fixture.jarvis.securityEvents.flush()
+            try await Fixture.jarvis().securityEvents.flush()
             let denied = try await api.get("/v1/tenants/\(t.slug)/audit-events?action=access.denied", key: t.adminKey)
             #expect(denied.items.count == 3)
             #expect(Set(denied.items.compactMap { $0["target_id"] as? String }) == ["admin:user", "audit:read"])

@@ -56,7 +56,7 @@ import Testing
     /// Below the HTTP checks: if the database refuses one request's events inside a group commit,
     /// the others in that group are written alone and succeed; only the culprit fails.
     @Test func aGroupCommitRefusedForOneRequestStillStoresTheOthers() async throws {
-        let writer = Fixture.jarvis.usage
+        let writer = try await Fixture.jarvis().usage
         let tenant = PlatformTenant.id
         func event(_ key: String, model: String) -> UsageEvent {
             UsageEvent(

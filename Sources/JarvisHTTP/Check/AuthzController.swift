@@ -5,8 +5,10 @@ internal import JarvisIdentity
 internal import JarvisQuota
 internal import JarvisStore
 internal import NIOCore
+internal import JarvisJSON
 
-/// `GET /v1/authz` (served by `HotPathResponder`): forward authentication for gateways. nginx `auth_request` and Traefik
+/// `GET /v1/authz`: forward authentication for gateways, on the hot path (no authentication or
+/// idempotency middleware; the answer is headers only). nginx `auth_request` and Traefik
 /// `forwardAuth` send the original `Authorization` with `X-Original-Method`/`X-Original-URI` or
 /// `X-Forwarded-Method`/`X-Forwarded-Uri`; Envoy's HTTP `ext_authz` calls `/v1/authz/<original
 /// path>` with the original method. The route rules name the permission; the answer is 200 with
@@ -21,6 +23,12 @@ struct AuthzController {
     static let kindHeader = HTTPField.Name("X-Jarvis-Principal-Kind")!
     static let originalMethod = [HTTPField.Name("X-Original-Method")!, HTTPField.Name("X-Forwarded-Method")!]
     static let originalURI = [HTTPField.Name("X-Original-URI")!, HTTPField.Name("X-Forwarded-Uri")!]
+    static let envoyMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
+
+    func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
+        group.get("authz", use: forwardAuth)
+        for method in Self.envoyMethods { group.on("authz/**", method: method, use: envoy) }
+    }
 
     @Sendable func forwardAuth(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let method = Self.originalMethod.lazy.compactMap { request.headers[$0] }.first

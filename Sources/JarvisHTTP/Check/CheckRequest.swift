@@ -1,4 +1,5 @@
 internal import JarvisQuota
+internal import JarvisJSON
 
 /// The body of `POST /v1/check`, read by a small parser written for this one shape, so the hot
 /// path spends no time in Foundation's JSON: `{"credential", "permission", "resource"?}` or

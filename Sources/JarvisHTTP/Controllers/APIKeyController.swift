@@ -15,54 +15,68 @@ struct APIKeyController {
         group.delete(":id", use: revoke)
     }
 
-    @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<APIKeyBody> {
-        let scope = try await services.scope(context, permission: "admin:key")
-        let body = try await JSONBody.read(request, context: context, allowed: ["principal_id", "name", "expires_at"])
-        let principalID = try body.uuid("principal_id", required: true)!
-        let name = try body.requiredString("name", maxLength: 200)
-        let expiresAt = try body.timestamp("expires_at")
-        let store = services.apiKeys
-        let (key, text) = try await services.app.withTenant(scope.tenantID) { tx in
-            try await store.create(
-                tx, tenantID: scope.tenantID, principalID: principalID, name: name, expiresAt: expiresAt,
-                caller: scope.caller, actor: scope.actor)
+    struct Create: RequestBody {
+        let principalId: UUID
+        let name: String
+        let expiresAt: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case principalId = "principal_id", name, expiresAt = "expires_at" }
+    }
+
+    struct Body: ResponseEncodable, Sendable {
+        let id: String
+        let tenantId: String
+        let keyId: String
+        let principalId: String
+        let name: String
+        let createdBy: String?
+        let createdAt: Date
+        let expiresAt: Date?
+        let revokedAt: Date?
+        let lastUsedAt: Date?
+        /// The whole key: only in the response that created it.
+        let key: String?
+
+        init(_ k: APIKey, key: String? = nil) {
+            id = k.id.lowercasedString
+            tenantId = k.tenantID.lowercasedString
+            keyId = k.keyID
+            principalId = k.principalID.lowercasedString
+            name = k.name
+            createdBy = k.createdBy?.lowercasedString
+            createdAt = k.createdAt
+            expiresAt = k.expiresAt
+            revokedAt = k.revokedAt
+            lastUsedAt = k.lastUsedAt
+            self.key = key
         }
+    }
+
+    @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<Body> {
+        let scope = try await services.scope(context, permission: "admin:key")
+        let body = try await RequestDecoder.decode(Create.self, from: request, context: context)
+        let expiresAt = try body.expiresAt.map { try Timestamps.parse($0, "expires_at") }
+        let (key, text) = try await services.apiKeys.create(for: body.principalId, name: body.name, expiresAt: expiresAt, in: scope)
         return EditedResponse(
             status: .created,
-            headers: [
-                .location: "/v1/tenants/\(scope.tenantID.lowercasedString)/api-keys/\(key.id.lowercasedString)",
-                .cacheControl: "no-store",
-            ],
-            response: APIKeyBody(key, key: text))
+            headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/api-keys/\(key.id.lowercasedString)", .cacheControl: "no-store"],
+            response: Body(key, key: text))
     }
 
-    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<APIKeyBody> {
+    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<Body> {
         let scope = try await services.scope(context, permission: "admin:key")
         let page = try PageRequest(request)
-        let principalID = try request.uuidQuery("principal_id")
-        let rows = try await services.app.withTenant(scope.tenantID) { tx in
-            try await APIKeyStore.list(tx, tenantID: scope.tenantID, principalID: principalID, after: page.after, limit: page.limit)
-        }
-        return Page(rows: rows, limit: page.limit, id: \.id, map: { APIKeyBody($0) })
+        let rows = try await services.apiKeys.list(of: try request.uuidQuery("principal_id"), after: page.after, limit: page.limit, in: scope)
+        return Page(rows: rows, limit: page.limit, id: \.id, map: { Body($0) })
     }
 
-    @Sendable func get(_ request: Request, context: JarvisRequestContext) async throws -> APIKeyBody {
+    @Sendable func get(_ request: Request, context: JarvisRequestContext) async throws -> Body {
         let scope = try await services.scope(context, permission: "admin:key")
-        let id = try context.uuidParameter("id")
-        let key = try await services.app.withTenant(scope.tenantID) { tx in
-            try await APIKeyStore.get(tx, tenantID: scope.tenantID, id: id)
-        }
-        guard let key else { throw Problem.notFound("no api key \(id.lowercasedString)") }
-        return APIKeyBody(key)
+        return Body(try await services.apiKeys.get(try context.uuidParameter("id"), in: scope))
     }
 
     /// Revokes; the key stops authenticating when this returns.
-    @Sendable func revoke(_ request: Request, context: JarvisRequestContext) async throws -> APIKeyBody {
+    @Sendable func revoke(_ request: Request, context: JarvisRequestContext) async throws -> Body {
         let scope = try await services.scope(context, permission: "admin:key")
-        let id = try context.uuidParameter("id")
-        let key = try await services.app.withTenant(scope.tenantID) { tx in
-            try await APIKeyStore.revoke(tx, tenantID: scope.tenantID, id: id, caller: scope.caller, actor: scope.actor)
-        }
-        return APIKeyBody(key)
+        return Body(try await services.apiKeys.revoke(try context.uuidParameter("id"), in: scope))
     }
 }

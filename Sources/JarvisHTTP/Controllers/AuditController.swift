@@ -12,27 +12,48 @@ struct AuditController {
         group.get(use: list)
     }
 
-    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<AuditEventBody> {
-        let scope = try await services.scope(context, permission: "audit:read")
-        let page = try PageRequest(request)
-        let query = request.uri.queryParameters
-        var filter = AuditLog.Filter(before: page.after, limit: page.limit)
-        if let action = query["action"] {
-            guard (1...100).contains(action.unicodeScalars.count) else { throw Problem.invalid("action: must be 1-100 characters") }
-            filter.action = String(action)
+    struct Body: ResponseEncodable, Sendable {
+        let id: String
+        let tenantId: String
+        let occurredAt: Date
+        let actorId: String?
+        let actorKind: String
+        let action: String
+        let targetType: String
+        let targetId: String?
+        let requestId: String?
+        let clientIp: String?
+        let outcome: String
+        let details: [String: AuditValue]
+
+        init(_ e: AuditEvent) {
+            id = e.id.lowercasedString
+            tenantId = e.tenantID.lowercasedString
+            occurredAt = e.occurredAt
+            actorId = e.actorID?.lowercasedString
+            actorKind = e.actorKind.rawValue
+            action = e.action
+            targetType = e.targetType
+            targetId = e.targetID
+            requestId = e.requestID
+            clientIp = e.clientIP
+            outcome = e.outcome.rawValue
+            details = e.details
         }
-        filter.actorID = try request.uuidQuery("actor_id")
-        filter.since = try Self.time(query["since"], name: "since")
-        filter.until = try Self.time(query["until"], name: "until")
-        let rows = try await services.app.withTenant(scope.tenantID) { [filter] tx in
-            try await AuditLog.list(tx, tenantID: scope.tenantID, filter: filter)
-        }
-        return Page(rows: rows, limit: page.limit, id: \.id, map: AuditEventBody.init)
     }
 
-    static func time(_ text: Substring?, name: String) throws -> Date? {
-        guard let text else { return nil }
-        guard let date = Timestamp.parse(text) else { throw Problem.invalid("\(name): must be an RFC 3339 time") }
-        return date
+    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<Body> {
+        let scope = try await services.scope(context, permission: "audit:read")
+        let page = try PageRequest(request)
+        var filter = AuditLog.Filter(before: page.after, limit: page.limit)
+        if let action = request.query("action") {
+            guard (1...100).contains(action.unicodeScalars.count) else { throw Problem.invalid("action: must be 1-100 characters") }
+            filter.action = action
+        }
+        filter.actorID = try request.uuidQuery("actor_id")
+        filter.since = try request.query("since").map { try Timestamps.parse($0, "since") }
+        filter.until = try request.query("until").map { try Timestamps.parse($0, "until") }
+        let rows = try await services.audit.list(tenantID: scope.tenantID, filter)
+        return Page(rows: rows, limit: page.limit, id: \.id, map: Body.init)
     }
 }

@@ -12,6 +12,18 @@ struct AuthController {
         group.post("logout", use: logout)
     }
 
+    struct Login: RequestBody {
+        let tenant: String
+        let email: String
+        let password: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case tenant, email, password }
+    }
+
+    struct RefreshToken: RequestBody {
+        let refreshToken: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case refreshToken = "refresh_token" }
+    }
+
     struct SessionBody: ResponseEncodable, Sendable {
         let accessToken: String
         let tokenType: String
@@ -27,21 +39,23 @@ struct AuthController {
     }
 
     @Sendable func login(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<SessionBody> {
-        let body = try await JSONBody.read(request, context: context, allowed: ["tenant", "email", "password"])
-        let session = try await identity.login.login(
-            tenant: try body.requiredString("tenant", maxLength: 64), email: try body.requiredString("email", maxLength: 254),
-            password: try body.requiredString("password", maxLength: PasswordPolicy.maxLength), actor: context.auditActor)
-        return Self.respond(session)
+        let body = try await RequestDecoder.decode(Login.self, from: request, context: context)
+        try Limits.text(body.tenant, "tenant", max: 64)
+        try Limits.text(body.email, "email", max: 254)
+        try Limits.text(body.password, "password", max: PasswordPolicy.maxLength)
+        return Self.respond(try await identity.login.login(tenant: body.tenant, email: body.email, password: body.password, actor: context.auditActor))
     }
 
     @Sendable func refresh(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<SessionBody> {
-        let body = try await JSONBody.read(request, context: context, allowed: ["refresh_token"])
-        return Self.respond(try await identity.login.refresh(try body.requiredString("refresh_token", maxLength: 128), actor: context.auditActor))
+        let body = try await RequestDecoder.decode(RefreshToken.self, from: request, context: context)
+        try Limits.text(body.refreshToken, "refresh_token", max: 128)
+        return Self.respond(try await identity.login.refresh(body.refreshToken, actor: context.auditActor))
     }
 
     @Sendable func logout(_ request: Request, context: JarvisRequestContext) async throws -> Response {
-        let body = try await JSONBody.read(request, context: context, allowed: ["refresh_token"])
-        try await identity.login.logout(try body.requiredString("refresh_token", maxLength: 128), actor: context.auditActor)
+        let body = try await RequestDecoder.decode(RefreshToken.self, from: request, context: context)
+        try Limits.text(body.refreshToken, "refresh_token", max: 128)
+        try await identity.login.logout(body.refreshToken, actor: context.auditActor)
         return Response(status: .noContent)
     }
 }

@@ -8,7 +8,6 @@ internal import JarvisStore
 /// workflow run until released or until its heartbeats stop. Needs `workflow:execute`.
 struct LeaseController {
     let services: AppServices
-    let warnings: QuotaWarnings
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.post(use: acquire)
@@ -16,62 +15,53 @@ struct LeaseController {
         group.delete(":id", use: release)
     }
 
-    func caller(_ context: JarvisRequestContext) throws -> Caller {
-        let caller = try context.requireCaller()
-        guard caller.allows("workflow:execute") else { throw AccessError.forbidden("workflow:execute") }
-        return caller
+    struct Acquire: RequestBody {
+        let metric: String
+        let holder: String
+        let ttlSeconds: WholeNumber?
+        enum CodingKeys: String, CodingKey, CaseIterable { case metric, holder, ttlSeconds = "ttl_seconds" }
     }
 
-    @Sendable func acquire(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<LeaseBody> {
-        let caller = try caller(context)
-        let body = try await JSONBody.read(request, context: context, allowed: ["metric", "holder", "ttl_seconds"])
-        let metric = try body.requiredString("metric", maxLength: 64)
-        guard metric == QuotaMetric.concurrentWorkflows.rawValue else { throw Problem.invalid("metric: must be concurrent_workflows") }
-        let holder = try body.requiredString("holder", maxLength: 200)
-        guard !holder.isEmpty else { throw Problem.invalid("holder: must not be empty") }
-        let ttl = Int(try body.integer("ttl_seconds", in: 1...3600) ?? 60)
-        let (lease, crossed) = try await services.app.withTenant(caller.tenantID) { tx in
-            try await LeaseStore.acquire(
-                tx, tenantID: caller.tenantID, principalID: caller.principalID, apiKeyID: caller.apiKeyID, holder: holder, ttlSeconds: ttl,
-                actor: context.auditActor)
+    struct Body: ResponseEncodable, Sendable {
+        let id: String
+        let tenantId: String
+        let metric: String
+        let principalId: String
+        let holder: String
+        let ttlSeconds: Int
+        let createdAt: Date
+        let expiresAt: Date
+
+        init(_ l: Lease) {
+            id = l.id.lowercasedString
+            tenantId = l.tenantID.lowercasedString
+            metric = l.metric
+            principalId = l.principalID.lowercasedString
+            holder = l.holder
+            ttlSeconds = l.ttlSeconds
+            createdAt = l.createdAt
+            expiresAt = l.expiresAt
         }
-        crossed.forEach(warnings.note)
-        return EditedResponse(status: .created, headers: [.location: "/v1/leases/\(lease.id.lowercasedString)"], response: LeaseBody(lease))
     }
 
-    @Sendable func heartbeat(_ request: Request, context: JarvisRequestContext) async throws -> LeaseBody {
-        let caller = try caller(context)
-        let id = try context.uuidParameter("id")
-        let lease = try await services.app.withTenant(caller.tenantID) { tx in try await LeaseStore.heartbeat(tx, tenantID: caller.tenantID, id: id) }
-        return LeaseBody(lease)
+    @Sendable func acquire(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<Body> {
+        let scope = try services.ownScope(context, permission: "workflow:execute")
+        let body = try await RequestDecoder.decode(Acquire.self, from: request, context: context)
+        try Limits.text(body.metric, "metric", max: 64)
+        try Limits.text(body.holder, "holder", max: 200)
+        let ttl = Int(try body.ttlSeconds?.checked("ttl_seconds", in: 1...3600) ?? 60)
+        let lease = try await services.leases.acquire(metric: body.metric, holder: body.holder, ttlSeconds: ttl, in: scope)
+        return EditedResponse(status: .created, headers: [.location: "/v1/leases/\(lease.id.lowercasedString)"], response: Body(lease))
+    }
+
+    @Sendable func heartbeat(_ request: Request, context: JarvisRequestContext) async throws -> Body {
+        let scope = try services.ownScope(context, permission: "workflow:execute")
+        return Body(try await services.leases.heartbeat(try context.uuidParameter("id"), in: scope))
     }
 
     @Sendable func release(_ request: Request, context: JarvisRequestContext) async throws -> Response {
-        let caller = try caller(context)
-        let id = try context.uuidParameter("id")
-        try await services.app.withTenant(caller.tenantID) { tx in try await LeaseStore.release(tx, tenantID: caller.tenantID, id: id, actor: context.auditActor) }
+        let scope = try services.ownScope(context, permission: "workflow:execute")
+        try await services.leases.release(try context.uuidParameter("id"), in: scope)
         return Response(status: .noContent)
-    }
-}
-
-struct LeaseBody: ResponseEncodable, Sendable {
-    let id: String
-    let tenantId: String
-    let metric: String
-    let principalId: String
-    let holder: String
-    let ttlSeconds: Int
-    let createdAt: Date
-    let expiresAt: Date
-
-    init(_ l: Lease) {
-        id = l.id.lowercasedString
-        tenantId = l.tenantID.lowercasedString
-        metric = l.metric
-        principalId = l.principalID.lowercasedString
-        holder = l.holder
-        ttlSeconds = l.ttlSeconds
-        createdAt = l.createdAt
-        expiresAt = l.expiresAt
     }
 }

@@ -7,28 +7,48 @@ internal import JarvisStore
 /// `POST /v1/me/password`: a user changes their own password.
 struct MeController {
     let services: AppServices
-    let passwords: PasswordStore
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.get(use: me)
         group.post("password", use: changePassword)
     }
 
-    @Sendable func me(_ request: Request, context: JarvisRequestContext) async throws -> CallerBody {
-        CallerBody(try context.requireCaller())
+    struct Body: ResponseEncodable, Sendable {
+        let tenantId: String
+        let tenantSlug: String
+        let principalId: String
+        let kind: String
+        let roles: [String]
+        let permissions: [String]
+        let superAdmin: Bool
+
+        init(_ c: Caller) {
+            tenantId = c.tenantID.lowercasedString
+            tenantSlug = c.tenantSlug
+            principalId = c.principalID.lowercasedString
+            kind = c.kind.rawValue
+            roles = c.roles.sorted()
+            permissions = c.effectivePermissionNames
+            superAdmin = c.isSuperAdmin
+        }
+    }
+
+    struct ChangePassword: RequestBody {
+        let currentPassword: String
+        let newPassword: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case currentPassword = "current_password", newPassword = "new_password" }
+    }
+
+    @Sendable func me(_ request: Request, context: JarvisRequestContext) async throws -> Body {
+        Body(try context.requireCaller())
     }
 
     @Sendable func changePassword(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         guard caller.kind == .user else { throw IdentityError.notAUser }
-        let body = try await JSONBody.read(request, context: context, allowed: ["current_password", "new_password"])
-        let current = try body.requiredString("current_password", maxLength: PasswordPolicy.maxLength)
-        let new = try body.requiredString("new_password", maxLength: PasswordPolicy.maxLength)
-        let passwords = self.passwords
-        let actor = context.auditActor
-        try await services.app.withTenant(caller.tenantID) { tx in
-            try await passwords.change(tx, tenantID: caller.tenantID, userID: caller.principalID, current: current, new: new, actor: actor)
-        }
+        let body = try await RequestDecoder.decode(ChangePassword.self, from: request, context: context)
+        try Limits.text(body.currentPassword, "current_password", max: PasswordPolicy.maxLength)
+        try await services.passwords.change(current: body.currentPassword, to: body.newPassword, caller: caller, actor: context.auditActor)
         return Response(status: .noContent)
     }
 }

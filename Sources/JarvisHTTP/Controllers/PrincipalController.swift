@@ -9,7 +9,6 @@ internal import JarvisTenancy
 struct PrincipalController {
     let services: AppServices
     let kind: Caller.Kind
-    let passwords: PasswordStore
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.post(use: create)
@@ -19,87 +18,117 @@ struct PrincipalController {
         if kind == .user { group.put(":id/password", use: setPassword) }
     }
 
+    /// Users and service accounts answer in their own shapes.
+    struct Body: ResponseEncodable, Sendable {
+        let id: String
+        let tenantId: String
+        /// Users only.
+        let email: String?
+        let displayName: String?
+        /// Service accounts only.
+        let name: String?
+        let description: String?
+        let status: String
+        let createdAt: Date
+        let updatedAt: Date
+
+        init(_ p: Principal) {
+            id = p.id.lowercasedString
+            tenantId = p.tenantID.lowercasedString
+            email = p.kind == .user ? p.email ?? "" : nil
+            displayName = p.kind == .user ? p.name : nil
+            name = p.kind == .serviceAccount ? p.name : nil
+            description = p.kind == .serviceAccount ? p.description : nil
+            status = p.status.rawValue
+            createdAt = p.createdAt
+            updatedAt = p.updatedAt
+        }
+    }
+
+    struct CreateUser: RequestBody {
+        let email: String
+        let displayName: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case email, displayName = "display_name" }
+    }
+
+    struct CreateServiceAccount: RequestBody {
+        let name: String
+        let description: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, description }
+    }
+
+    struct UpdateUser: RequestBody {
+        let email: String?
+        let displayName: String?
+        let status: Principal.Status?
+        enum CodingKeys: String, CodingKey, CaseIterable { case email, displayName = "display_name", status }
+    }
+
+    struct UpdateServiceAccount: RequestBody {
+        let name: String?
+        let description: String?
+        let status: Principal.Status?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, description, status }
+    }
+
+    struct SetPassword: RequestBody {
+        let password: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case password }
+    }
+
+    private var path: String { kind == .user ? "users" : "service-accounts" }
+
+    @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<Body> {
+        let scope = try await services.scope(context, permission: "admin:user")
+        let input: PrincipalStore.Create
+        switch kind {
+        case .user:
+            let body = try await RequestDecoder.decode(CreateUser.self, from: request, context: context)
+            input = .init(kind: .user, email: body.email, name: body.displayName ?? body.email)
+        case .serviceAccount:
+            let body = try await RequestDecoder.decode(CreateServiceAccount.self, from: request, context: context)
+            input = .init(kind: .serviceAccount, email: nil, name: body.name, description: body.description ?? "")
+        }
+        let principal = try await services.principals.create(input, in: scope)
+        return EditedResponse(
+            status: .created, headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/\(path)/\(principal.id.lowercasedString)"],
+            response: Body(principal))
+    }
+
+    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<Body> {
+        let scope = try await services.scope(context, permission: "admin:user")
+        let page = try PageRequest(request)
+        let status = try request.choiceQuery("status", as: Principal.Status.self)
+        let rows = try await services.principals.list(kind, status: status, after: page.after, limit: page.limit, in: scope)
+        return Page(rows: rows, limit: page.limit, id: \.id, map: Body.init)
+    }
+
+    @Sendable func get(_ request: Request, context: JarvisRequestContext) async throws -> Body {
+        let scope = try await services.scope(context, permission: "admin:user")
+        return Body(try await services.principals.get(try context.uuidParameter("id"), kind: kind, in: scope))
+    }
+
+    @Sendable func update(_ request: Request, context: JarvisRequestContext) async throws -> Body {
+        let scope = try await services.scope(context, permission: "admin:user")
+        let id = try context.uuidParameter("id")
+        let change: PrincipalStore.Update
+        switch kind {
+        case .user:
+            let body = try await RequestDecoder.decode(UpdateUser.self, from: request, context: context)
+            change = .init(email: body.email, name: body.displayName, status: body.status)
+        case .serviceAccount:
+            let body = try await RequestDecoder.decode(UpdateServiceAccount.self, from: request, context: context)
+            change = .init(name: body.name, description: body.description, status: body.status)
+        }
+        return Body(try await services.principals.update(id, kind: kind, change, in: scope))
+    }
+
     /// An administrator sets or resets a user's password; the user's sessions end.
     @Sendable func setPassword(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let scope = try await services.scope(context, permission: "admin:user")
         let id = try context.uuidParameter("id")
-        let body = try await JSONBody.read(request, context: context, allowed: ["password"])
-        let password = try body.requiredString("password", maxLength: PasswordPolicy.maxLength)
-        let passwords = self.passwords
-        try await services.app.withTenant(scope.tenantID) { tx in
-            try await passwords.set(tx, tenantID: scope.tenantID, userID: id, password: password, caller: scope.caller, actor: scope.actor)
-        }
+        let body = try await RequestDecoder.decode(SetPassword.self, from: request, context: context)
+        try await services.passwords.set(id, to: body.password, in: scope)
         return Response(status: .noContent)
-    }
-
-    private var createFields: Set<String> { kind == .user ? ["email", "display_name"] : ["name", "description"] }
-    private var updateFields: Set<String> { kind == .user ? ["email", "display_name", "status"] : ["name", "description", "status"] }
-    private var path: String { kind == .user ? "users" : "service-accounts" }
-
-    @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<PrincipalBody> {
-        let scope = try await services.scope(context, permission: "admin:user")
-        let body = try await JSONBody.read(request, context: context, allowed: createFields)
-        let input: PrincipalStore.Create
-        switch kind {
-        case .user:
-            let email = try body.requiredString("email", maxLength: 254)
-            input = .init(kind: .user, email: email, name: try body.string("display_name", maxLength: 200) ?? email)
-        case .serviceAccount:
-            input = .init(
-                kind: .serviceAccount, email: nil, name: try body.requiredString("name", maxLength: 200),
-                description: try body.string("description", maxLength: 1000) ?? "")
-        }
-        let principal = try await services.app.withTenant(scope.tenantID) { tx in
-            try await PrincipalStore.create(tx, tenantID: scope.tenantID, input, actor: scope.actor)
-        }
-        return EditedResponse(
-            status: .created,
-            headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/\(path)/\(principal.id.lowercasedString)"],
-            response: PrincipalBody(principal))
-    }
-
-    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<PrincipalBody> {
-        let scope = try await services.scope(context, permission: "admin:user")
-        let page = try PageRequest(request)
-        var status: Principal.Status?
-        if let text = request.uri.queryParameters["status"] {
-            guard let value = Principal.Status(rawValue: String(text)) else { throw Problem.invalid("status: must be active or disabled") }
-            status = value
-        }
-        let kind = self.kind
-        let rows = try await services.app.withTenant(scope.tenantID) { tx in
-            try await PrincipalStore.list(tx, tenantID: scope.tenantID, kind: kind, after: page.after, limit: page.limit, status: status)
-        }
-        return Page(rows: rows, limit: page.limit, id: \.id, map: PrincipalBody.init)
-    }
-
-    @Sendable func get(_ request: Request, context: JarvisRequestContext) async throws -> PrincipalBody {
-        let scope = try await services.scope(context, permission: "admin:user")
-        let id = try context.uuidParameter("id")
-        let kind = self.kind
-        let principal = try await services.app.withTenant(scope.tenantID) { tx in
-            try await PrincipalStore.get(tx, tenantID: scope.tenantID, id: id, kind: kind)
-        }
-        guard let principal else { throw Problem.notFound("no \(kind.auditResource) \(id.lowercasedString)") }
-        return PrincipalBody(principal)
-    }
-
-    @Sendable func update(_ request: Request, context: JarvisRequestContext) async throws -> PrincipalBody {
-        let scope = try await services.scope(context, permission: "admin:user")
-        let id = try context.uuidParameter("id")
-        let body = try await JSONBody.read(request, context: context, allowed: updateFields)
-        let change = PrincipalStore.Update(
-            email: kind == .user ? try body.string("email", maxLength: 254) : nil,
-            name: try body.string(kind == .user ? "display_name" : "name", maxLength: 200),
-            description: kind == .serviceAccount ? try body.string("description", maxLength: 1000) : nil,
-            status: try body.choice("status", as: Principal.Status.self))
-        let kind = self.kind
-        let principal = try await services.app.withTenant(scope.tenantID) { tx in
-            let principal = try await PrincipalStore.update(tx, tenantID: scope.tenantID, id: id, kind: kind, change, caller: scope.caller, actor: scope.actor)
-            // A disabled principal's sessions end with the same commit.
-            if change.status == .disabled { try await RefreshTokenStore.revokeAll(tx, tenantID: scope.tenantID, principalID: id) }
-            return principal
-        }
-        return PrincipalBody(principal)
     }
 }

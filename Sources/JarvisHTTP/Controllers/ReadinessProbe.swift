@@ -57,7 +57,7 @@ final class ReadinessProbe: Sendable {
 
     private func check() async throws -> SystemController.Status {
         do {
-            try await database.query("SELECT 1", idempotent: true)
+            try await database.ping()
             guard let migrator else { return .init(status: "ready", migrations: nil) }
             let status = try await migrator.status(database)
             guard status.pending.isEmpty else {

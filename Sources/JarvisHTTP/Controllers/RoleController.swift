@@ -2,6 +2,7 @@ internal import Hummingbird
 internal import Foundation
 internal import JarvisAccess
 internal import JarvisStore
+internal import JarvisTenancy
 
 /// `/v1/tenants/{tenant}/roles` (built-in and custom roles), `/permissions`, `/role-bindings`,
 /// and `/principals/{id}/permissions` (effective permissions, explained).
@@ -33,63 +34,81 @@ struct RoleController {
 
     // MARK: Roles
 
+    struct RoleBody: ResponseEncodable, Sendable {
+        let name: String
+        let description: String
+        let builtin: Bool
+        let inherits: [String]
+        /// Granted directly.
+        let ownPermissions: [String]
+        /// Own and inherited.
+        let permissions: [String]
+
+        init(_ role: RoleStore.Role) {
+            name = role.name
+            description = role.description
+            builtin = role.builtin
+            inherits = role.inherits
+            ownPermissions = role.permissions
+            permissions = role.effective
+        }
+    }
+
+    struct CreateRole: RequestBody {
+        let name: String
+        let description: String?
+        let permissions: [String]?
+        let inherits: [String]?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, description, permissions, inherits }
+    }
+
+    struct UpdateRole: RequestBody {
+        let description: String?
+        let permissions: [String]?
+        let inherits: [String]?
+        enum CodingKeys: String, CodingKey, CaseIterable { case description, permissions, inherits }
+    }
+
     @Sendable func listRoles(_ request: Request, context: JarvisRequestContext) async throws -> Page<RoleBody> {
         let scope = try await services.scope(context, permission: "tenant:read")
-        let roles = try await services.app.withTenant(scope.tenantID) { tx in try await RoleStore.list(tx, tenantID: scope.tenantID) }
-        return Page(all: roles, map: RoleBody.init)
+        return Page(all: try await services.roles.list(in: scope), map: RoleBody.init)
     }
 
     @Sendable func getRole(_ request: Request, context: JarvisRequestContext) async throws -> RoleBody {
         let scope = try await services.scope(context, permission: "tenant:read")
-        let name = try context.parameters.require("name")
-        let role = try await services.app.withTenant(scope.tenantID) { tx in try await RoleStore.get(tx, tenantID: scope.tenantID, name: name) }
-        guard let role else { throw Problem.notFound("no role '\(name.prefix(64))'") }
-        return RoleBody(role)
+        return RoleBody(try await services.roles.get(try context.parameters.require("name"), in: scope))
     }
-
-    static let roleFields: Set<String> = ["name", "description", "permissions", "inherits"]
 
     @Sendable func createRole(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<RoleBody> {
         let scope = try await services.scope(context, permission: "admin:role")
-        let body = try await JSONBody.read(request, context: context, allowed: Self.roleFields)
-        let definition = RoleStore.Definition(
-            name: try body.requiredString("name", maxLength: 63), description: try body.string("description", maxLength: 1000) ?? "",
-            permissions: try body.stringArray("permissions") ?? [], inherits: try body.stringArray("inherits") ?? [])
-        let role = try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleStore.create(tx, tenantID: scope.tenantID, definition, caller: scope.caller, actor: scope.actor)
-        }
+        let body = try await RequestDecoder.decode(CreateRole.self, from: request, context: context)
+        try Limits.list(body.permissions, "permissions")
+        try Limits.list(body.inherits, "inherits")
+        let role = try await services.roles.create(
+            .init(name: body.name, description: body.description ?? "", permissions: body.permissions ?? [], inherits: body.inherits ?? []), in: scope)
         return EditedResponse(
-            status: .created, headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/roles/\(role.name)"],
-            response: RoleBody(role))
+            status: .created, headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/roles/\(role.name)"], response: RoleBody(role))
     }
 
     @Sendable func updateRole(_ request: Request, context: JarvisRequestContext) async throws -> RoleBody {
         let scope = try await services.scope(context, permission: "admin:role")
         let name = try context.parameters.require("name")
-        let body = try await JSONBody.read(request, context: context, allowed: ["description", "permissions", "inherits"])
-        let description = try body.string("description", maxLength: 1000)
-        let permissions = try body.stringArray("permissions")
-        let inherits = try body.stringArray("inherits")
-        let role = try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleStore.update(
-                tx, tenantID: scope.tenantID, name: name, description: description, permissions: permissions, inherits: inherits,
-                caller: scope.caller, actor: scope.actor)
-        }
-        return RoleBody(role)
+        let body = try await RequestDecoder.decode(UpdateRole.self, from: request, context: context)
+        try Limits.list(body.permissions, "permissions")
+        try Limits.list(body.inherits, "inherits")
+        return RoleBody(try await services.roles.update(
+            name, description: body.description, permissions: body.permissions, inherits: body.inherits, in: scope))
     }
 
     @Sendable func deleteRole(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let scope = try await services.scope(context, permission: "admin:role")
-        let name = try context.parameters.require("name")
         let force: Bool
-        switch request.uri.queryParameters["force"] {
+        switch request.query("force") {
         case nil, "false": force = false
         case "true": force = true
         default: throw Problem.invalid("force: must be true or false")
         }
-        try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleStore.delete(tx, tenantID: scope.tenantID, name: name, force: force, caller: scope.caller, actor: scope.actor)
-        }
+        try await services.roles.delete(try context.parameters.require("name"), force: force, in: scope)
         return Response(status: .noContent)
     }
 
@@ -99,58 +118,80 @@ struct RoleController {
         let name: String
         let description: String
         let builtin: Bool
+
+        init(_ p: Roles.PermissionInfo) {
+            name = p.name
+            description = p.description
+            builtin = p.builtin
+        }
+    }
+
+    struct RegisterPermission: RequestBody {
+        let name: String
+        let description: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, description }
     }
 
     @Sendable func listPermissions(_ request: Request, context: JarvisRequestContext) async throws -> Page<PermissionBody> {
         let scope = try await services.scope(context, permission: "tenant:read")
-        let all = try await services.app.withTenant(scope.tenantID) { tx in try await RoleStore.permissions(tx, tenantID: scope.tenantID) }
-        return Page(all: all, map: { PermissionBody(name: $0.name, description: $0.description, builtin: $0.builtin) })
+        return Page(all: try await services.roles.permissions(in: scope), map: PermissionBody.init)
     }
 
     @Sendable func registerPermission(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<PermissionBody> {
         let scope = try await services.scope(context, permission: "admin:role")
-        let body = try await JSONBody.read(request, context: context, allowed: ["name", "description"])
-        let name = try body.requiredString("name", maxLength: 128)
-        let description = try body.string("description", maxLength: 1000) ?? ""
-        try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleStore.registerPermission(tx, tenantID: scope.tenantID, name: name, description: description, caller: scope.caller, actor: scope.actor)
-        }
-        return EditedResponse(status: .created, response: PermissionBody(name: name, description: description, builtin: false))
+        let body = try await RequestDecoder.decode(RegisterPermission.self, from: request, context: context)
+        try Limits.text(body.name, "name", max: 128)
+        try Limits.text(body.description, "description", max: 1000)
+        let registered = try await services.roles.registerPermission(body.name, description: body.description ?? "", in: scope)
+        return EditedResponse(status: .created, response: PermissionBody(registered))
     }
 
     // MARK: Bindings
 
-    @Sendable func createBinding(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<RoleBindingBody> {
-        let scope = try await services.scope(context, permission: "admin:role")
-        let body = try await JSONBody.read(request, context: context, allowed: ["principal_id", "role"])
-        let principalID = try body.uuid("principal_id", required: true)!
-        let role = try body.requiredString("role", maxLength: 63)
-        let binding = try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleBindings.create(
-                tx, tenantID: scope.tenantID, principalID: principalID, role: role, caller: scope.caller, actor: scope.actor)
+    struct BindingBody: ResponseEncodable, Sendable {
+        let id: String
+        let tenantId: String
+        let principalId: String
+        let role: String
+        let createdBy: String?
+        let createdAt: Date
+
+        init(_ b: RoleBinding) {
+            id = b.id.lowercasedString
+            tenantId = b.tenantID.lowercasedString
+            principalId = b.principalID.lowercasedString
+            role = b.role
+            createdBy = b.createdBy?.lowercasedString
+            createdAt = b.createdAt
         }
-        return EditedResponse(
-            status: .created,
-            headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/role-bindings/\(binding.id.lowercasedString)"],
-            response: RoleBindingBody(binding))
     }
 
-    @Sendable func listBindings(_ request: Request, context: JarvisRequestContext) async throws -> Page<RoleBindingBody> {
+    struct CreateBinding: RequestBody {
+        let principalId: UUID
+        let role: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case principalId = "principal_id", role }
+    }
+
+    @Sendable func createBinding(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<BindingBody> {
+        let scope = try await services.scope(context, permission: "admin:role")
+        let body = try await RequestDecoder.decode(CreateBinding.self, from: request, context: context)
+        try Limits.text(body.role, "role", max: 63)
+        let binding = try await services.roles.bind(body.principalId, to: body.role, in: scope)
+        return EditedResponse(
+            status: .created, headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/role-bindings/\(binding.id.lowercasedString)"],
+            response: BindingBody(binding))
+    }
+
+    @Sendable func listBindings(_ request: Request, context: JarvisRequestContext) async throws -> Page<BindingBody> {
         let scope = try await services.scope(context, permission: "admin:role")
         let page = try PageRequest(request)
-        let principalID = try request.uuidQuery("principal_id")
-        let rows = try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleBindings.list(tx, tenantID: scope.tenantID, principalID: principalID, after: page.after, limit: page.limit)
-        }
-        return Page(rows: rows, limit: page.limit, id: \.id, map: RoleBindingBody.init)
+        let rows = try await services.roles.bindings(of: try request.uuidQuery("principal_id"), after: page.after, limit: page.limit, in: scope)
+        return Page(rows: rows, limit: page.limit, id: \.id, map: BindingBody.init)
     }
 
     @Sendable func deleteBinding(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let scope = try await services.scope(context, permission: "admin:role")
-        let id = try context.uuidParameter("id")
-        try await services.app.withTenant(scope.tenantID) { tx in
-            try await RoleBindings.delete(tx, tenantID: scope.tenantID, id: id, caller: scope.caller, actor: scope.actor)
-        }
+        try await services.roles.unbind(try context.uuidParameter("id"), in: scope)
         return Response(status: .noContent)
     }
 
@@ -174,22 +215,13 @@ struct RoleController {
         let scope = try await services.scope(context, permission: "admin:role")
         let id = try context.uuidParameter("id")
         var asked: Permission?
-        if let text = request.uri.queryParameters["permission"] {
-            guard let permission = Permission(validating: String(text)) else { throw Problem.invalid("permission: must be resource:action") }
+        if let text = request.query("permission") {
+            guard let permission = Permission(validating: text) else { throw Problem.invalid("permission: must be resource:action") }
             asked = permission
         }
-        let (roles, graph) = try await services.app.withTenant(scope.tenantID) { tx in
-            let exists = try await tx.query("SELECT 1 FROM principals WHERE tenant_id = $1 AND id = $2", [scope.tenantID, id])
-            guard !exists.isEmpty else { throw Problem.notFound("no principal \(id.lowercasedString)") }
-            let roles = try await tx.query(
-                "SELECT role FROM role_bindings WHERE tenant_id = $1 AND principal_id = $2 ORDER BY role", [scope.tenantID, id]
-            ).all.map { try $0.string("role") }
-            return (roles, try await RoleStore.graph(tx, tenantID: scope.tenantID))
-        }
-        let effective = graph.effectivePermissions(of: roles)
-        let explanation = asked.map { permission in
-            Explanation(permission: permission.name, allowed: effective.allows(permission), grantedBy: graph.explain(permission, roles: roles))
-        }
-        return EffectiveBody(principalId: id.lowercasedString, roles: roles, permissions: effective.names, explanation: explanation)
+        let effective = try await services.principals.permissions(of: id, asking: asked, in: scope)
+        return EffectiveBody(
+            principalId: id.lowercasedString, roles: effective.roles, permissions: effective.permissions,
+            explanation: effective.asked.map { Explanation(permission: $0.permission, allowed: $0.allowed, grantedBy: $0.grantedBy) })
     }
 }

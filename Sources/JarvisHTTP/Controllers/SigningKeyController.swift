@@ -49,6 +49,18 @@ struct SigningKeyController {
         let verifyUntil: Date?
     }
 
+    struct Rotate: RequestBody {
+        let algorithm: JWTAlgorithm?
+        enum CodingKeys: String, CodingKey, CaseIterable { case algorithm }
+    }
+
+    struct Import: RequestBody {
+        let algorithm: JWTAlgorithm
+        let privateKey: String
+        let kid: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case algorithm, privateKey = "private_key", kid }
+    }
+
     private func requireSuperAdmin(_ context: JarvisRequestContext) throws {
         let caller = try context.requireCaller()
         guard caller.isSuperAdmin, caller.scope == nil else { throw AccessError.forbidden("platform:keys") }
@@ -65,8 +77,8 @@ struct SigningKeyController {
     /// Generates a new active key; the previous one keeps verifying until its tokens expire.
     @Sendable func rotate(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<KeyBody> {
         try requireSuperAdmin(context)
-        let body = try await JSONBody.read(request, context: context, allowed: ["algorithm"], allowEmpty: true)
-        let algorithm = try body.choice("algorithm", as: JWTAlgorithm.self) ?? identity.configuration.algorithm
+        let body = try await RequestDecoder.decode(Rotate.self, from: request, context: context, emptyAs: Rotate(algorithm: nil))
+        let algorithm = body.algorithm ?? identity.configuration.algorithm
         let key = try await identity.keys.activate(
             try SigningKey.generate(algorithm), origin: "generated", verifyWindow: identity.configuration.verifyWindow,
             actor: context.auditActor)
@@ -78,12 +90,12 @@ struct SigningKeyController {
     /// Brings an existing key (an Ed25519 private key or an HMAC secret, base64url) and makes it active.
     @Sendable func importKey(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<KeyBody> {
         try requireSuperAdmin(context)
-        let body = try await JSONBody.read(request, context: context, allowed: ["algorithm", "private_key", "kid"])
-        guard let algorithm = try body.choice("algorithm", as: JWTAlgorithm.self) else { throw Problem.invalid("algorithm: is required") }
-        guard let material = Base64URL.decode(try body.requiredString("private_key", maxLength: 512)) else {
-            throw Problem.invalid("private_key: must be base64url")
-        }
-        let kid = try body.string("kid", maxLength: 64) ?? Base62.random(length: 16)
+        let body = try await RequestDecoder.decode(Import.self, from: request, context: context)
+        let algorithm = body.algorithm
+        try Limits.text(body.privateKey, "private_key", max: 512)
+        try Limits.text(body.kid, "kid", max: 64)
+        guard let material = Base64URL.decode(body.privateKey) else { throw Problem.invalid("private_key: must be base64url") }
+        let kid = body.kid ?? Base62.random(length: 16)
         let key: SigningKey
         do {
             key = try SigningKey.imported(kid: kid, algorithm: algorithm, material: material)

@@ -5,8 +5,6 @@ internal import Prometheus
 
 /// Unauthenticated operational endpoints: liveness, readiness, metrics and the API contract.
 struct SystemController {
-    let services: AppServices
-    let migrator: Migrator?
     let metrics: PrometheusCollectorRegistry
     let openAPI: [UInt8]?
     let probe: ReadinessProbe

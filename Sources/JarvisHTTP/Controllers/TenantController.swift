@@ -1,7 +1,6 @@
 internal import Hummingbird
 internal import Foundation
 internal import JarvisAccess
-internal import JarvisIdentity
 internal import JarvisStore
 internal import JarvisTenancy
 
@@ -17,63 +16,73 @@ struct TenantController {
         group.delete(":tenant", use: delete)
     }
 
-    private func requireSuperAdmin(_ context: JarvisRequestContext) throws -> Caller {
-        let caller = try context.requireCaller()
-        guard caller.isSuperAdmin else { throw AccessError.forbidden("platform:tenants") }
-        return caller
+    struct Create: RequestBody {
+        let slug: String
+        let name: String
+        let plan: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case slug, name, plan }
     }
 
-    @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<TenantBody> {
-        _ = try requireSuperAdmin(context)
-        let body = try await JSONBody.read(request, context: context, allowed: ["slug", "name", "plan"])
-        let input = TenantStore.Create(
-            slug: try body.requiredString("slug", maxLength: 63),
-            name: try body.requiredString("name", maxLength: 200),
-            plan: try body.string("plan", maxLength: 32) ?? "free")
-        let tenant = try await services.tenants.create(input, actor: context.auditActor)
-        return EditedResponse(
-            status: .created, headers: [.location: "/v1/tenants/\(tenant.id.lowercasedString)"], response: TenantBody(tenant))
+    struct Update: RequestBody {
+        let name: String?
+        let plan: String?
+        let status: Tenant.Status?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, plan, status }
     }
 
-    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<TenantBody> {
-        _ = try requireSuperAdmin(context)
-        let page = try PageRequest(request)
-        var status: Tenant.Status?
-        if let text = request.uri.queryParameters["status"] {
-            guard let value = Tenant.Status(rawValue: String(text)) else { throw Problem.invalid("status: must be active or suspended") }
-            status = value
+    struct Body: ResponseEncodable, Sendable {
+        let id: String
+        let slug: String
+        let name: String
+        let plan: String
+        let status: String
+        let createdAt: Date
+        let updatedAt: Date
+
+        init(_ t: Tenant) {
+            id = t.id.lowercasedString
+            slug = t.slug
+            name = t.name
+            plan = t.plan
+            status = t.status.rawValue
+            createdAt = t.createdAt
+            updatedAt = t.updatedAt
         }
+    }
+
+    @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<Body> {
+        _ = try services.requireSuperAdmin(context, permission: "platform:tenants")
+        let input = try await RequestDecoder.decode(Create.self, from: request, context: context)
+        let tenant = try await services.tenants.create(.init(slug: input.slug, name: input.name, plan: input.plan ?? "free"), actor: context.auditActor)
+        return EditedResponse(status: .created, headers: [.location: "/v1/tenants/\(tenant.id.lowercasedString)"], response: Body(tenant))
+    }
+
+    @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<Body> {
+        _ = try services.requireSuperAdmin(context, permission: "platform:tenants")
+        let page = try PageRequest(request)
+        let status = try request.choiceQuery("status", as: Tenant.Status.self)
         let rows = try await services.tenants.list(after: page.after, limit: page.limit, status: status)
-        return Page(rows: rows, limit: page.limit, id: \.id, map: TenantBody.init)
+        return Page(rows: rows, limit: page.limit, id: \.id, map: Body.init)
     }
 
     /// Super admins read any tenant; members read their own (`tenant:read`).
-    @Sendable func get(_ request: Request, context: JarvisRequestContext) async throws -> TenantBody {
+    @Sendable func get(_ request: Request, context: JarvisRequestContext) async throws -> Body {
         let scope = try await services.scope(context, permission: "tenant:read")
-        guard let tenant = try await services.tenants.get(scope.tenantID.lowercasedString) else {
-            throw Problem.notFound("no such tenant")
-        }
-        return TenantBody(tenant)
+        guard let tenant = try await services.tenants.get(scope.tenantID.lowercasedString) else { throw Problem.notFound("no such tenant") }
+        return Body(tenant)
     }
 
-    @Sendable func update(_ request: Request, context: JarvisRequestContext) async throws -> TenantBody {
-        _ = try requireSuperAdmin(context)
-        let reference = try context.parameters.require("tenant")
-        guard let tenant = try await services.tenants.get(reference) else { throw Problem.notFound("no tenant '\(reference.prefix(64))'") }
-        let body = try await JSONBody.read(request, context: context, allowed: ["name", "plan", "status"])
-        let change = TenantStore.Update(
-            name: try body.string("name", maxLength: 200), plan: try body.string("plan", maxLength: 32),
-            status: try body.choice("status", as: Tenant.Status.self))
-        return TenantBody(try await services.tenants.update(tenant.id, change, actor: context.auditActor))
+    @Sendable func update(_ request: Request, context: JarvisRequestContext) async throws -> Body {
+        _ = try services.requireSuperAdmin(context, permission: "platform:tenants")
+        let tenant = try await services.scope(context, permission: "platform:tenants")
+        let input = try await RequestDecoder.decode(Update.self, from: request, context: context)
+        return Body(try await services.tenants.update(tenant.tenantID, .init(name: input.name, plan: input.plan, status: input.status), actor: context.auditActor))
     }
 
     @Sendable func delete(_ request: Request, context: JarvisRequestContext) async throws -> Response {
-        _ = try requireSuperAdmin(context)
-        let reference = try context.parameters.require("tenant")
-        guard let tenant = try await services.tenants.get(reference) else { throw Problem.notFound("no tenant '\(reference.prefix(64))'") }
-        try await services.tenants.delete(tenant.id, actor: context.auditActor) { tx in
-            try await RefreshTokenStore.revokeTenant(tx, tenantID: tenant.id)
-        }
+        _ = try services.requireSuperAdmin(context, permission: "platform:tenants")
+        let tenant = try await services.scope(context, permission: "platform:tenants")
+        try await services.tenants.delete(tenant.tenantID, actor: context.auditActor)
         return Response(status: .noContent)
     }
 }

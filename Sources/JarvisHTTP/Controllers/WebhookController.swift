@@ -8,8 +8,6 @@ internal import JarvisStore
 /// each webhook's delivery log.
 struct WebhookController {
     let services: AppServices
-    let masterKey: [UInt8]
-    let targets: WebhookTargetPolicy
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.post(use: create)
@@ -18,24 +16,15 @@ struct WebhookController {
         group.get(":id/deliveries", use: deliveries)
     }
 
+    struct Create: RequestBody {
+        let url: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case url }
+    }
+
     @Sendable func create(_ request: Request, context: JarvisRequestContext) async throws -> EditedResponse<WebhookBody> {
         let scope = try await services.scope(context, permission: "admin:config")
-        let body = try await JSONBody.read(request, context: context, allowed: ["url"])
-        let url = try body.requiredString("url", maxLength: 2000)
-        let target: WebhookTarget
-        do {
-            target = try WebhookTarget(parsing: url)
-            _ = try await targets.vet(target)
-        } catch .malformed(let reason) {
-            throw Problem.invalid("url: \(reason)")
-        } catch .unresolvable {
-            throw Problem.invalid("url: the host does not resolve")
-        } catch .forbiddenAddress(let address) {
-            throw Problem.invalid("url: the host resolves to \(address), which is not a public address; webhooks may only reach the public internet")
-        }
-        let (webhook, secret) = try await services.app.withTenant(scope.tenantID) { tx in
-            try await WebhookStore.create(tx, tenantID: scope.tenantID, target: target, masterKey: masterKey, actor: scope.actor)
-        }
+        let body = try await RequestDecoder.decode(Create.self, from: request, context: context)
+        let (webhook, secret) = try await services.webhooks.create(url: body.url, in: scope)
         return EditedResponse(
             status: .created, headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/webhooks/\(webhook.id.lowercasedString)"],
             response: WebhookBody(webhook, secret: secret))
@@ -43,24 +32,18 @@ struct WebhookController {
 
     @Sendable func list(_ request: Request, context: JarvisRequestContext) async throws -> Page<WebhookBody> {
         let scope = try await services.scope(context, permission: "admin:config")
-        let hooks = try await services.app.withTenant(scope.tenantID) { tx in try await WebhookStore.list(tx, tenantID: scope.tenantID) }
-        return Page(all: hooks) { WebhookBody($0, secret: nil) }
+        return Page(all: try await services.webhooks.list(in: scope)) { WebhookBody($0, secret: nil) }
     }
 
     @Sendable func delete(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let scope = try await services.scope(context, permission: "admin:config")
-        let id = try context.uuidParameter("id")
-        try await services.app.withTenant(scope.tenantID) { tx in try await WebhookStore.delete(tx, tenantID: scope.tenantID, id: id, actor: scope.actor) }
+        try await services.webhooks.delete(try context.uuidParameter("id"), in: scope)
         return Response(status: .noContent)
     }
 
     @Sendable func deliveries(_ request: Request, context: JarvisRequestContext) async throws -> Page<DeliveryBody> {
         let scope = try await services.scope(context, permission: "admin:config")
-        let id = try context.uuidParameter("id")
-        let list = try await services.app.withTenant(scope.tenantID) { tx in
-            try await WebhookStore.deliveries(tx, tenantID: scope.tenantID, webhookID: id, limit: 100)
-        }
-        return Page(all: list, map: DeliveryBody.init)
+        return Page(all: try await services.webhooks.deliveries(of: try context.uuidParameter("id"), in: scope), map: DeliveryBody.init)
     }
 }
 

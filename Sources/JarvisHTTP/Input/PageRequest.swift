@@ -60,6 +60,18 @@ extension Page {
 }
 
 extension Request {
+    /// A query parameter from a closed set; 400 naming the choices when it is something else.
+    func choiceQuery<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) throws -> T? where T.RawValue == String {
+        guard let text = uri.queryParameters[Substring(name)] else { return nil }
+        guard let value = T(rawValue: String(text)) else {
+            throw Problem.invalid("\(name): must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// A query parameter as text, nil when absent.
+    func query(_ name: String) -> String? { uri.queryParameters[Substring(name)].map(String.init) }
+
     /// A query parameter parsed as a UUID; 400 when present and malformed.
     func uuidQuery(_ name: String) throws -> UUID? {
         guard let text = uri.queryParameters[Substring(name)] else { return nil }

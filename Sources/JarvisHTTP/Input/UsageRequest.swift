@@ -1,10 +1,10 @@
+internal import JarvisJSON
+internal import JarvisQuota
+
 /// The body of `POST /v1/usage`, read by `JSONScanner`: one event object, or
-/// `{"events": [...up to 1,000...]}`. Fields are typed here and validated by `UsageController`.
+/// `{"events": [...up to 1,000...]}`. Fields are typed here and checked by `UsageIngest`.
 struct UsageRequest {
-    struct Fields {
-        var strings: [String: String] = [:]
-        var integers: [String: Int64] = [:]
-    }
+    typealias Fields = UsageIngest.Draft
 
     static let stringFields: Set<String> = [
         "tenant_id", "principal_id", "model", "model_version", "prompt_version", "status", "timestamp", "idempotency_key", "reservation_id",

@@ -4,6 +4,7 @@ internal import Foundation
 internal import JarvisAccess
 internal import JarvisCrypto
 internal import NIOCore
+internal import JarvisStore
 
 /// `Idempotency-Key` on POST, PUT, PATCH and DELETE: the first request with a key runs; a retry
 /// with the same key and the same request gets the first answer again (with `Idempotent-Replayed:
@@ -11,7 +12,7 @@ internal import NIOCore
 /// Answers of 5xx are not kept, so those can be retried for real.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = JarvisRequestContext
-    let store: IdempotencyStore
+    let keys: IdempotencyKeys
 
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayed = HTTPField.Name("Idempotent-Replayed")!
@@ -29,7 +30,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         fingerprint += body.readableBytesView
         let hash = SHA256.hash(fingerprint)
 
-        switch try await store.begin(tenantID: caller.tenantID, principalID: caller.principalID, key: key, requestHash: hash) {
+        switch try await keys.begin(tenantID: caller.tenantID, principalID: caller.principalID, key: key, requestHash: hash) {
         case .mismatch:
             throw Problem(.unprocessableContent, "idempotency-key-mismatch", "this Idempotency-Key was used for a different request")
         case .inProgress:
@@ -49,7 +50,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 // Errors thrown here become problem responses outside; only 5xx-like ones may be retried.
                 let (problem, _) = Problem.from(error)
                 if problem.status.code >= 500 {
-                    try? await store.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
+                    try? await keys.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
                 } else {
                     let answer = problem.response(requestID: context.requestID, path: request.uri.path)
                     try await keep(answer, caller: caller, key: key)
@@ -57,7 +58,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 throw error
             }
             guard response.status.code < 500 else {
-                try? await store.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
+                try? await keys.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
                 return response
             }
             return try await keep(response, caller: caller, key: key)
@@ -71,7 +72,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         var response = response
         try await response.body.write(collector.writer)
         let bytes = collector.bytes
-        try await store.complete(
+        try await keys.complete(
             tenantID: caller.tenantID, principalID: caller.principalID, key: key, status: response.status.code,
             contentType: response.headers[.contentType], location: response.headers[.location], body: bytes)
         response.body = .init(byteBuffer: ByteBuffer(bytes: bytes))

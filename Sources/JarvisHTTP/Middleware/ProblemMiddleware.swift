@@ -3,8 +3,10 @@ internal import Logging
 internal import JarvisStore
 internal import Foundation
 
-/// The outermost middleware: gives every request an id, turns every error into problem+json,
-/// and writes one access-log line per request.
+/// The outermost middleware: gives every request its id (the client's when sane, else the one
+/// Hummingbird assigned), turns every error into problem+json, and writes one access-log line per
+/// request — except on the hot path (`/v1/check`, `/v1/authz`), where tens of thousands of lines a
+/// second would cost more than the answers; those are counted in `/metrics` instead.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = JarvisRequestContext
     /// The methods each route answers: a known path with another method is a 405, not a 404.
@@ -14,8 +16,9 @@ struct ProblemMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        context.requestID = Self.requestID(from: request)
-        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        context.requestID = Self.requestID(from: request, assigned: context)
+        let quiet = request.uri.path.hasPrefix("/v1/check") || request.uri.path.hasPrefix("/v1/authz")
+        if !quiet { context.logger[metadataKey: "request_id"] = .string(context.requestID) }
         let started = ContinuousClock.now
         var response: Response
         do {
@@ -29,26 +32,27 @@ struct ProblemMiddleware: RouterMiddleware {
                     headers: [.allow: allow])
             }
             if serverFault {
-                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)", "request_id": "\(context.requestID)"])
             }
             response = problem.response(requestID: context.requestID, path: request.uri.path)
         }
+        if quiet && response.status.code < 500 { return response }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         context.logger.info(
             "request",
             metadata: [
                 "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
-                "duration_ms": "\(milliseconds)",
+                "duration_ms": "\(milliseconds)", "request_id": "\(context.requestID)",
             ])
         return response
     }
 
-    /// A client's id is kept when it is short and plain; anything else is replaced, so ids
-    /// are safe to log and to echo.
-    static func requestID(from request: Request) -> String {
+    /// A client's id is kept when it is short and plain; anything else is replaced by the id
+    /// Hummingbird gave the request, so ids are safe to log and to echo.
+    static func requestID(from request: Request, assigned context: JarvisRequestContext) -> String {
         if let given = request.headers[.requestID], isSane(given) { return given }
-        return UUIDv7.make().lowercasedString
+        return context.id
     }
 
     /// 1-128 characters of letters, digits, `-`, `_`, `.` and `:`.

@@ -3,32 +3,34 @@ internal import Foundation
 internal import JarvisAccess
 internal import JarvisAudit
 internal import JarvisIdentity
+internal import JarvisQuota
 internal import JarvisStore
 internal import JarvisTenancy
 
-/// What the controllers share: the two pools and the stores built on them.
+/// The domain services the controllers call, built once in `buildApplication`. A controller
+/// resolves who may act where (`scope`), decodes, calls one of these, and encodes.
 struct AppServices: Sendable {
-    /// `jarvis_app`: tenant-scoped work under row-level security.
-    let app: Database
-    /// `jarvis_platform`: super-admin endpoints and credential lookups.
-    let platform: Database
-    let tenants: TenantStore
-    /// Whether principals named in reported data are the tenant's own.
-    let principals: PrincipalDirectory
-    let apiKeys: APIKeyStore
+    let tenants: Tenants
+    let principals: Principals
+    let apiKeys: APIKeys
+    let passwords: Passwords
+    let roles: Roles
+    let audit: AuditEvents
+    let quotaPolicies: QuotaPolicies
+    let usage: UsageIngest
+    let usageReports: UsageReports
+    let storage: StorageReports
+    let leases: Leases
+    let webhooks: Webhooks
+    let identity: IdentityServices
+    let authenticator: Authenticator
+    let quotas: QuotaEngine
     /// Refused permissions become security events (asynchronous, never on the request's path).
     let securityEvents: SecurityEventWriter
 
-    /// A tenant-scoped request, resolved and authorised.
-    struct Scope {
-        let tenantID: UUID
-        let caller: Caller
-        let actor: AuditActor
-    }
-
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
     /// Another tenant is a 404 for everyone but super admins: existence does not leak.
-    func scope(_ context: JarvisRequestContext, permission: Permission) async throws -> Scope {
+    func scope(_ context: JarvisRequestContext, permission: Permission) async throws -> TenantScope {
         let caller = try context.requireCaller()
         let reference = try context.parameters.require("tenant")
         let tenantID: UUID
@@ -40,14 +42,41 @@ struct AppServices: Sendable {
         } else {
             throw Problem.notFound("no tenant '\(reference.prefix(64))'")
         }
+        return try authorised(context, caller: caller, tenantID: tenantID, permission: permission)
+    }
+
+    /// The caller's own tenant, for endpoints without `{tenant}` (usage, storage, leases), with
+    /// `permission` checked there (super admins hold every permission).
+    func ownScope(_ context: JarvisRequestContext, permission: Permission) throws -> TenantScope {
+        let caller = try context.requireCaller()
+        return try authorised(context, caller: caller, tenantID: caller.tenantID, permission: permission)
+    }
+
+    private func authorised(_ context: JarvisRequestContext, caller: Caller, tenantID: UUID, permission: Permission) throws -> TenantScope {
         guard caller.may(permission, in: tenantID) else {
             securityEvents.record(
                 tenantID: caller.tenantID, actor: context.auditActor, action: "access.denied", targetType: "permission",
                 targetID: permission.name, outcome: .denied, details: ["tenant_id": .string(tenantID.lowercasedString)])
             throw AccessError.forbidden(permission)
         }
-        return Scope(tenantID: tenantID, caller: caller, actor: context.auditActor)
+        return TenantScope(tenantID: tenantID, caller: caller, actor: context.auditActor)
     }
+
+    /// Super admins only (the platform API), with no narrowing scope on their token.
+    func requireSuperAdmin(_ context: JarvisRequestContext, permission: Permission) throws -> Caller {
+        let caller = try context.requireCaller()
+        guard caller.isSuperAdmin, caller.scope == nil || caller.scope?.allows(permission) == true else { throw AccessError.forbidden(permission) }
+        return caller
+    }
+}
+
+/// The identity side: tokens, signing keys, logins.
+struct IdentityServices: Sendable {
+    let configuration: IdentityConfiguration
+    let keys: SigningKeyStore
+    let ring: SigningKeyRing
+    let login: LoginService
+    let clientCredentials: ClientCredentials
 }
 
 extension JarvisRequestContext {

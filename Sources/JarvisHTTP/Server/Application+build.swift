@@ -1,18 +1,30 @@
 public import Hummingbird
 public import Logging
-internal import ServiceLifecycle
-internal import JarvisAccess
-internal import Foundation
-internal import Synchronization
+public import ServiceLifecycle
+public import JarvisConfiguration
 public import JarvisCache
 public import JarvisIdentity
 public import JarvisStore
-internal import JarvisTenancy
 public import JarvisAudit
 public import JarvisQuota
+internal import JarvisAccess
+internal import JarvisTenancy
+internal import Foundation
 
-/// The application `jarvis serve` runs and the tests drive: one builder for both.
+/// Builds the application from its configuration: `jarvis serve` runs what this returns, and the
+/// tests drive the same thing. Connections open lazily; the first signing key is made here.
+public func buildApplication(_ configuration: ServerConfiguration, logger: Logger) async throws -> JarvisApplication {
+    let application = try JarvisApplication(configuration: configuration, logger: logger)
+    try await application.prepare()
+    return application
+}
+
+/// The parts of a running Jarvis: the responder (routes and middleware), the background services
+/// in start order, and the pieces tests look into.
 public struct JarvisApplication: Sendable {
+    /// Where changes to what decides answers are announced: this instance's commits, and every
+    /// instance's NOTIFYs through `invalidations`. The caches and the quota engine subscribe.
+    public let changes: ChangeFeed
     public let app: Database
     public let platform: Database
     /// One connection of its own for `/readyz`.
@@ -20,121 +32,94 @@ public struct JarvisApplication: Sendable {
     /// Held while this process lives, so others can tell when its work is orphaned.
     public let instance: InstanceLock
     public let lastUsed: LastUsedRecorder
-    /// Authenticated callers by credential, kept current by `invalidations`.
     public let credentials: CredentialCache
     public let invalidations: NotificationListener
     public let signingKeys: SigningKeyRing
     public let securityEvents: SecurityEventWriter
     public let passwordHasher: PasswordHasher
-    /// Quota decisions from memory, kept current by `invalidations`.
     public let quotas: QuotaEngine
-    /// Usage ingestion with group commit.
     public let usage: UsageWriter
-    /// Quota warnings and their webhook deliveries.
     public let warnings: QuotaWarnings
-    let identity: IdentityServices
-    /// The hot path in front of the routes and middleware, built once; tests drive exactly this.
+    let domain: AppServices
+    let configuration: ServerConfiguration
+    let logger: Logger
+    /// The router with its middleware; tests drive exactly this.
     public let responder: AnyResponder
-    let connectionLimits: ConnectionLimits
 
-    /// Builds pools, stores and routes from `configuration`. Connections open lazily.
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
-        connectionLimits = configuration.connections
+    init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
         // Metrics first: instruments made before the bootstrap would report nowhere.
         let metrics = JarvisMetrics.registry
-        let credentials = CredentialCache()
-        self.credentials = credentials
-        // The engine needs the platform pool, and the pools need to tell the engine of changes:
-        // the pools' hook reads it through this box, set right after.
-        let quotaBox = QuotaEngineBox()
-        // Changes this instance commits clear its own caches at once; other instances hear of
-        // them through NOTIFY jarvis_invalidate (sent by triggers in the same transaction).
-        let forget: @Sendable (Set<UUID>) -> Void = { tenants in
-            for tenant in tenants {
-                credentials.invalidate(tenantID: tenant)
-                quotaBox.engine?.invalidate(tenantID: tenant)
-            }
-        }
-        app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, afterAuthChange: forget)
-        platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, afterAuthChange: forget)
+        changes = ChangeFeed()
+        credentials = CredentialCache(changes: changes)
+        app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, changes: changes)
+        platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, changes: changes)
         var healthConfiguration = configuration.platformDatabase
         healthConfiguration.poolSize = 1
         healthConfiguration.applicationName = "jarvis-health"
         health = Database(name: "health", configuration: healthConfiguration, logger: logger)
-        let warnings = QuotaWarnings(
-            platform: platform, masterKey: configuration.masterKey, targets: WebhookTargetPolicy(allowLoopback: configuration.webhookAllowLoopback),
-            logger: logger)
-        self.warnings = warnings
-        let quotas = QuotaEngine(
-            platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger, warnings: warnings)
-        quotaBox.engine = quotas
-        self.quotas = quotas
-        usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
+        instance = InstanceLock(configuration: configuration.platformDatabase, logger: logger)
         invalidations = NotificationListener(
             configuration: configuration.platformDatabase, channel: "jarvis_invalidate", log: "cache_invalidations", logger: logger,
-            onNotification: { payload in
-                if let tenantID = UUID(uuidString: payload) {
-                    credentials.invalidate(tenantID: tenantID)
-                    quotas.invalidate(tenantID: tenantID)
-                } else {
-                    credentials.flush()
-                    quotas.flush()
-                }
-            },
-            onFlush: {
-                credentials.flush()
-                quotas.flush()
-            })
+            feed: changes)
+        let targets = WebhookTargetPolicy(allowLoopback: configuration.webhookAllowLoopback)
+        warnings = QuotaWarnings(platform: platform, masterKey: configuration.masterKey, targets: targets, logger: logger)
+        quotas = QuotaEngine(
+            platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
+            warnings: warnings, changes: changes)
+        usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
-        let services = AppServices(
-            app: app, platform: platform, tenants: TenantStore(platform: platform), principals: PrincipalDirectory(platform: platform),
-            apiKeys: APIKeyStore(pepper: configuration.apiKeyPepper), securityEvents: securityEvents)
-        let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
-        let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
 
         let settings = configuration.identity
         let keyStore = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
         signingKeys = SigningKeyRing(store: keyStore, logger: logger)
         passwordHasher = try PasswordHasher(parameters: settings.argon2, concurrency: settings.hashConcurrency)
-        let verifier = TokenVerifier(ring: signingKeys, configuration: settings)
         let authenticator = Authenticator(
-            platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed, tokens: verifier, cache: credentials)
+            platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed,
+            tokens: TokenVerifier(ring: signingKeys, configuration: settings), cache: credentials)
         let issuer = TokenIssuer(ring: signingKeys, configuration: settings)
-        identity = IdentityServices(
-            configuration: settings, keys: keyStore, ring: signingKeys, issuer: issuer, hasher: passwordHasher,
-            passwords: PasswordStore(hasher: passwordHasher),
+        let sessions = Sessions()
+        let tenants = Tenants(platform: platform, sessions: sessions)
+        let identity = IdentityServices(
+            configuration: settings, keys: keyStore, ring: signingKeys,
             login: LoginService(
                 app: app, platform: platform, hasher: passwordHasher, issuer: issuer,
                 refreshTokens: RefreshTokenStore(pepper: configuration.apiKeyPepper, ttl: settings.refreshTokenTTL),
-                addresses: AddressThrottle(maxFailures: settings.maxFailuresPerAddress), events: securityEvents,
-                configuration: settings),
-            clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer),
-            events: securityEvents)
+                addresses: AddressThrottle(maxFailures: settings.maxFailuresPerAddress), events: securityEvents, configuration: settings),
+            clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer))
+        domain = AppServices(
+            tenants: tenants, principals: Principals(app: app, sessions: sessions),
+            apiKeys: APIKeys(app: app, pepper: configuration.apiKeyPepper), passwords: Passwords(app: app, hasher: passwordHasher),
+            roles: Roles(app: app), audit: AuditEvents(app: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
+            usage: UsageIngest(writer: usage, tenants: tenants, principals: PrincipalDirectory(platform: platform)),
+            usageReports: UsageReports(app: app), storage: StorageReports(app: app, engine: quotas, tenants: tenants),
+            leases: Leases(app: app, warnings: warnings),
+            webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
+            identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents)
+
+        let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
+        let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
         let rules = try configuration.authzRulesPath.map { path in try RouteRules.load(path: path) } ?? .empty
-        instance = InstanceLock(configuration: configuration.platformDatabase, logger: logger)
         let router = Self.buildRouter(
-            services: services, identity: identity, instance: instance,
-            authenticator: authenticator, quotas: quotas, usage: usage, warnings: warnings, masterKey: configuration.masterKey,
+            services: domain, app: app, instance: instance, rules: rules,
             system: SystemController(
-                services: services, migrator: migrator, metrics: metrics, openAPI: openAPI,
-                probe: ReadinessProbe(database: health, migrator: migrator))
-        ).buildResponder()
-        responder = AnyResponder(HotPathResponder(
-            inner: router, authenticator: authenticator, check: CheckController(authenticator: authenticator, quotas: quotas),
-            authz: AuthzController(authenticator: authenticator, rules: rules, quotas: quotas), counters: .init()))
+                metrics: metrics, openAPI: openAPI, probe: ReadinessProbe(database: health, migrator: migrator)))
+        let routes = router.buildResponder()
+        responder = configuration.benchBaseline ? AnyResponder(BaselineResponder(inner: routes)) : AnyResponder(routes)
     }
 
-    /// Creates a signing key on first start and loads the keys; run before serving.
-    public func prepare() async throws {
+    /// Creates a signing key on first start, loads the keys and takes the instance lock.
+    func prepare() async throws {
         try await instance.acquire()
-        try await identity.keys.ensureActive(algorithm: identity.configuration.algorithm, verifyWindow: identity.configuration.verifyWindow)
+        try await domain.identity.keys.ensureActive(
+            algorithm: configuration.identity.algorithm, verifyWindow: configuration.identity.verifyWindow)
         try await signingKeys.reload()
     }
 
     static func buildRouter(
-        services: AppServices, identity: IdentityServices, instance: InstanceLock, authenticator: Authenticator, quotas: QuotaEngine, usage: UsageWriter,
-        warnings: QuotaWarnings, masterKey: [UInt8], system: SystemController
+        services: AppServices, app: Database, instance: InstanceLock, rules: RouteRules, system: SystemController
     ) -> Router<JarvisRequestContext> {
         let base = Router(context: JarvisRequestContext.self)
         let methods = RouteMethods()
@@ -143,22 +128,25 @@ public struct JarvisApplication: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware(methods: methods))
         system.addRoutes(to: router)
-        let keys = SigningKeyController(identity: identity)
+        let keys = SigningKeyController(identity: services.identity)
         keys.addPublicRoutes(to: router)
         // Credential exchanges: the body is the credential, so no bearer token is required.
-        AuthController(identity: identity).addRoutes(to: router.group("v1/auth"))
-        OAuthController(identity: identity).addRoutes(to: router.group("v1/oauth"))
+        AuthController(identity: services.identity).addRoutes(to: router.group("v1/auth"))
+        OAuthController(identity: services.identity).addRoutes(to: router.group("v1/oauth"))
+        // The hot path authenticates what it judges itself: no further middleware.
+        let hot = router.group("v1")
+        CheckController(authenticator: services.authenticator, quotas: services.quotas).addRoutes(to: hot)
+        AuthzController(authenticator: services.authenticator, rules: rules, quotas: services.quotas).addRoutes(to: hot)
 
         let v1 = router.group("v1")
-            .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-            .add(middleware: IdempotencyMiddleware(store: IdempotencyStore(app: services.app, instance: instance)))
-        MeController(services: services, passwords: identity.passwords).addRoutes(to: v1.group("me"))
+            .add(middleware: AuthenticationMiddleware(authenticator: services.authenticator))
+            .add(middleware: IdempotencyMiddleware(keys: IdempotencyKeys(app: app, instance: instance)))
+        MeController(services: services).addRoutes(to: v1.group("me"))
         keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
         let tenant = v1.group("tenants/:tenant")
-        PrincipalController(services: services, kind: .user, passwords: identity.passwords).addRoutes(to: tenant.group("users"))
-        PrincipalController(services: services, kind: .serviceAccount, passwords: identity.passwords)
-            .addRoutes(to: tenant.group("service-accounts"))
+        PrincipalController(services: services, kind: .user).addRoutes(to: tenant.group("users"))
+        PrincipalController(services: services, kind: .serviceAccount).addRoutes(to: tenant.group("service-accounts"))
         APIKeyController(services: services).addRoutes(to: tenant.group("api-keys"))
         let roles = RoleController(services: services)
         roles.addRoleRoutes(to: tenant.group("roles"))
@@ -166,43 +154,36 @@ public struct JarvisApplication: Sendable {
         roles.addPrincipalRoutes(to: tenant.group("principals"))
         roles.addBindingRoutes(to: tenant.group("role-bindings"))
         AuditController(services: services).addRoutes(to: tenant.group("audit-events"))
-        QuotaController(services: services, engine: quotas).addRoutes(to: tenant.group("quotas"))
-        WebhookController(services: services, masterKey: masterKey, targets: warnings.targets).addRoutes(to: tenant.group("webhooks"))
-        let usageController = UsageController(services: services, writer: usage, quotas: quotas)
-        usageController.addStorageRoutes(to: v1.group("storage"))
-        usageController.addIngestRoutes(to: v1.group("usage"))
-        usageController.addReportRoutes(to: tenant.group("usage"))
-        LeaseController(services: services, warnings: warnings).addRoutes(to: v1.group("leases"))
+        QuotaController(services: services).addRoutes(to: tenant.group("quotas"))
+        WebhookController(services: services).addRoutes(to: tenant.group("webhooks"))
+        let usage = UsageController(services: services)
+        usage.addStorageRoutes(to: v1.group("storage"))
+        usage.addIngestRoutes(to: v1.group("usage"))
+        usage.addReportRoutes(to: tenant.group("usage"))
+        LeaseController(services: services).addRoutes(to: v1.group("leases"))
         return base
     }
 
-    /// The runnable server: HTTP plus the background services, shut down in reverse order.
-    /// - Parameter benchBaseline: also answer the bare `/_bench/baseline` endpoint (benchmarks only).
-    public func application(host: String, port: Int, logger: Logger, benchBaseline: Bool = false) -> some ApplicationProtocol {
+    /// The background services in start order; a service group shuts them down in reverse, so the
+    /// writers flush before the pools close, and the pools close last.
+    public var services: [any Service] {
+        [
+            PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
+            signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
+        ]
+    }
+
+    /// The runnable server: HTTP (with Jarvis's connection limits) after the background services.
+    public func application() -> some ApplicationProtocol {
         var application = Application(
-            responder: benchBaseline ? AnyResponder(BaselineResponder(inner: responder)) : responder,
-            server: .guardedHTTP1(connectionLimits),
-            configuration: .init(address: .hostname(host, port: port), serverName: "jarvis"), logger: logger)
-        // Shut down in reverse: the HTTP server first (Hummingbird adds it last), then the writers
-        // flush, and the pools close at the very end, after everything that still writes.
-        application.addServices(
-            PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance, invalidations, lastUsed, signingKeys, securityEvents, usage,
-            quotas.allowances, warnings)
+            responder: responder, server: .guardedHTTP1(configuration.connections),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jarvis"), logger: logger)
+        application.addServices(services)
         return application
     }
 }
 
-/// Lets the pools' change hook reach the quota engine built after them. Set once, before serving.
-final class QuotaEngineBox: Sendable {
-    private let value = Mutex<QuotaEngine?>(nil)
-
-    var engine: QuotaEngine? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
-    }
-}
-
-/// Closes the pools when the service group shuts down.
+/// Closes the pools and the hashing threads when the service group shuts down.
 struct PoolShutdown: Service {
     let databases: [Database]
     let hasher: PasswordHasher

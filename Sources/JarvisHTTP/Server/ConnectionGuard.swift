@@ -1,3 +1,4 @@
+internal import JarvisConfiguration
 internal import HTTPTypes
 internal import Metrics
 internal import NIOCore
@@ -21,7 +22,10 @@ final class ConnectionClock: @unchecked Sendable {
     private(set) var phase = Phase.idle
     /// Requests read in full whose responses have not ended.
     private var unanswered = 0
+    /// When the current phase runs out; nil while processing.
+    private var deadline: NIODeadline?
     private var timer: Scheduled<Void>?
+    private var timerAt: NIODeadline?
     private var shutdownTimer: Scheduled<Void>?
     /// The raw end of the pipeline, where a 408 can be written without the HTTP encoder.
     var raw: ChannelHandlerContext?
@@ -72,20 +76,36 @@ final class ConnectionClock: @unchecked Sendable {
         raw = nil
     }
 
+    /// Enters a phase. Mostly only the deadline moves: a timer is (re)scheduled only when none is
+    /// pending or the new deadline comes before it, and a timer that fires early reschedules
+    /// itself for the current deadline — a kept-alive request costs one timer, not one per phase.
     private func enter(_ next: Phase, _ context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
         phase = next
-        let limit: Duration
         switch next {
-        case .idle: limit = limits.idleTimeout
-        case .header: limit = limits.headerTimeout
-        case .body: limit = limits.bodyTimeout
-        case .processing: return
+        case .idle: deadline = .now() + Self.amount(limits.idleTimeout)
+        case .header: deadline = .now() + Self.amount(limits.headerTimeout)
+        case .body: deadline = .now() + Self.amount(limits.bodyTimeout)
+        case .processing: deadline = nil
         }
+        guard let deadline else { return }
+        if let timer, let timerAt, deadline < timerAt {
+            timer.cancel()
+            self.timer = nil
+        }
+        if timer == nil { schedule(at: deadline, context) }
+    }
+
+    private func schedule(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
         let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: Self.amount(limit)) { [self] in
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timerAt = deadline
+        timer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            let context = bound.value
             timer = nil
+            timerAt = nil
+            // Processing: no deadline; the next phase schedules again.
+            guard let current = self.deadline else { return }
+            guard NIODeadline.now() >= current else { return schedule(at: current, context) }
             switch phase {
             case .idle: Self.closes.idle.increment()
             case .header:
@@ -196,7 +216,7 @@ final class RequestPartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
             detail = "the request could not be parsed as HTTP/1.1 (\(parse.debugDescription))"
         }
         let code = status == .badRequest ? "malformed-request" : status == .notImplemented ? "method-not-implemented" : "headers-too-large"
-        let requestID = RequestIDs.next(given: nil)
+        let requestID = ProblemBytes.connectionRequestID()
         let body = ProblemBytes.body(status: status, code: code, detail: detail, path: nil, requestID: requestID)
         let head = HTTPResponse(
             status: status,

@@ -1,3 +1,4 @@
+internal import JarvisConfiguration
 internal import Hummingbird
 internal import HummingbirdCore
 internal import Logging

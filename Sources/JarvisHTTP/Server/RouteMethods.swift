@@ -25,18 +25,20 @@ final class RouteMethods: Sendable {
         }
     }
 
+    /// A capture (`{name}`) or `*` matches one segment, a final `**` one or more.
+    static func matches(_ route: [Substring], _ asked: [Substring]) -> Bool {
+        if route.last == "**" { return asked.count >= route.count && matches(Array(route.dropLast()), Array(asked.prefix(route.count - 1))) }
+        return route.count == asked.count && zip(route, asked).allSatisfy { $0.first == "{" || $0.first == ":" || $0 == "*" || $0 == $1 }
+    }
+
     /// The methods some route answers at `path`, as an `Allow` value; nil when no route has the path.
     func allow(for path: String) -> String? {
         let asked = path.split(separator: "/")
         let methods = routes.withLock { all in
-            all.filter { route in
-                route.segments.count == asked.count && zip(route.segments, asked).allSatisfy { $0.first == "{" || $0.first == ":" || $0 == $1 }
-            }.reduce(into: Set<HTTPRequest.Method>()) { $0.formUnion($1.methods) }
+            all.filter { route in Self.matches(route.segments, asked) }.reduce(into: Set<HTTPRequest.Method>()) { $0.formUnion($1.methods) }
         }
         guard !methods.isEmpty else { return nil }
-        var names = methods.map(\.rawValue)
-        if methods.contains(.get) && !methods.contains(.head) { names.append("HEAD") }
-        return names.sorted().joined(separator: ", ")
+        return methods.map(\.rawValue).sorted().joined(separator: ", ")
     }
 }
 

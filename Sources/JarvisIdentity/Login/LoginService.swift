@@ -41,7 +41,7 @@ public struct LoginService: Sendable {
     public func login(tenant reference: String, email: String, password: String, actor: AuditActor) async throws -> Session {
         if let wait = addresses.retryAfter(actor.clientIP) { throw IdentityError.loginLocked(retryAfter: wait) }
         let emailKey = email.lowercased()
-        guard let tenant = try await TenantStore(platform: platform).get(reference) else {
+        guard let tenant = try await Tenants(platform: platform).get(reference) else {
             // No such tenant: the same work and the same answer as a wrong password.
             _ = try await hasher.verify(password, encoded: nil)
             addresses.fail(actor.clientIP)
@@ -77,9 +77,7 @@ public struct LoginService: Sendable {
                     "UPDATE principals SET password_hash = $3 WHERE tenant_id = $1 AND id = $2", [tenant.id, principalID, upgraded])
             }
             let refresh = try await refreshTokens.issue(tx, tenantID: tenant.id, principalID: principalID, familyID: nil)
-            let roles = try await tx.query(
-                "SELECT role FROM role_bindings WHERE tenant_id = $1 AND principal_id = $2", [tenant.id, principalID]
-            ).all.map { try $0.string("role") }
+            let roles = try await Roles.roles(tx, tenantID: tenant.id, principalID: principalID)
             try await AuditLog.record(
                 tx, tenantID: tenant.id, actor: loginActor, action: "auth.login", targetType: "user",
                 targetID: principalID.lowercasedString, details: ["password_rehashed": .bool(upgraded != nil)])
@@ -104,9 +102,7 @@ public struct LoginService: Sendable {
                     """, [owner.tenantID, owner.principalID])
                 guard try live.first?.bool("ok") == true else { throw IdentityError.invalidRefreshToken }
                 let next = try await refreshTokens.issue(tx, tenantID: owner.tenantID, principalID: owner.principalID, familyID: owner.familyID)
-                let roles = try await tx.query(
-                    "SELECT role FROM role_bindings WHERE tenant_id = $1 AND principal_id = $2", [owner.tenantID, owner.principalID]
-                ).all.map { try $0.string("role") }
+                let roles = try await Roles.roles(tx, tenantID: owner.tenantID, principalID: owner.principalID)
                 try await AuditLog.record(
                     tx, tenantID: owner.tenantID, actor: AuditActor(id: owner.principalID, kind: .user, requestID: actor.requestID, clientIP: actor.clientIP),
                     action: "auth.refresh", targetType: "user", targetID: owner.principalID.lowercasedString)

@@ -1,6 +1,7 @@
 public import Foundation
 internal import JarvisCrypto
 internal import JarvisStore
+internal import JarvisJSON
 
 /// Compact JWS (RFC 7515/7519) for access tokens: signing, and verification that accepts only
 /// the algorithm of the key named by `kid` — never `none`, never an algorithm the header chooses.
@@ -10,39 +11,35 @@ public enum JWT {
 
     /// - Returns: `header.payload.signature`.
     public static func sign(_ claims: AccessTokenClaims, with key: SigningKey) throws -> String {
-        let header = #"{"alg":"\#(key.algorithm.rawValue)","kid":"\#(jsonString(key.kid))","typ":"JWT"}"#
+        let header = #"{"alg":"\#(key.algorithm.rawValue)","kid":\#(JSONWriter.string(key.kid)),"typ":"JWT"}"#
         // Written by hand: the claims are a fixed, flat shape, and Foundation's JSON costs more
         // than the signature.
-        var body = #"{"aud":"\#(jsonString(claims.audience))","exp":\#(Int(claims.expiresAt.timeIntervalSince1970)),"#
-        body += #""iat":\#(Int(claims.issuedAt.timeIntervalSince1970)),"iss":"\#(jsonString(claims.issuer))","#
-        body += #""jti":"\#(jsonString(claims.tokenID))","kind":"\#(jsonString(claims.kind))","#
+        var body = #"{"aud":\#(JSONWriter.string(claims.audience)),"exp":\#(Int(claims.expiresAt.timeIntervalSince1970)),"#
+        body += #""iat":\#(Int(claims.issuedAt.timeIntervalSince1970)),"iss":\#(JSONWriter.string(claims.issuer)),"#
+        body += #""jti":\#(JSONWriter.string(claims.tokenID)),"kind":\#(JSONWriter.string(claims.kind)),"#
         body += #""nbf":\#(Int(claims.notBefore.timeIntervalSince1970)),"roles":["#
-        body += claims.roles.map { "\"\(jsonString($0))\"" }.joined(separator: ",")
+        body += claims.roles.map(JSONWriter.string).joined(separator: ",")
         body += "]"
-        if let scope = claims.scope { body += #","scope":"\#(jsonString(scope))""# }
+        if let scope = claims.scope { body += #","scope":\#(JSONWriter.string(scope))"# }
         body += #","sub":"\#(claims.subject.lowercasedString)","tid":"\#(claims.tenantID.lowercasedString)"}"#
         let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(body.utf8))
         return input + "." + Base64URL.encode(try key.sign(Array(input.utf8)))
     }
 
-    /// `text` escaped for a JSON string literal (RFC 8259 §7).
-    static func jsonString(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
+    /// The fields of the header this verifier reads; any `crit` is refused.
+    struct Header: Decodable {
+        let alg: String?
+        let kid: String?
+        let critical: Bool
+
+        enum CodingKeys: String, CodingKey { case alg, kid, crit }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            alg = try container.decodeIfPresent(String.self, forKey: .alg)
+            kid = try container.decodeIfPresent(String.self, forKey: .kid)
+            critical = container.contains(.crit)
         }
-        return out
     }
 
     /// The header's `kid`, for finding the key before verifying.
@@ -50,14 +47,50 @@ public enum JWT {
         guard token.utf8.count <= maxLength else { throw .malformed("token too long") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("not three segments") }
-        guard let headerBytes = Base64URL.decode(parts[0]),
-            let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any]
+        guard let headerBytes = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
         else { throw .malformed("header is not base64url JSON") }
-        guard let alg = header["alg"] as? String else { throw .malformed("no alg") }
+        guard let alg = header.alg else { throw .malformed("no alg") }
         guard JWTAlgorithm(rawValue: alg) != nil else { throw .unsupportedAlgorithm(alg) }
-        if let crit = header["crit"] { _ = crit; throw .malformed("crit is not supported") }
-        guard let kid = header["kid"] as? String, !kid.isEmpty, kid.utf8.count <= 64 else { throw .unknownKey }
+        guard !header.critical else { throw .malformed("crit is not supported") }
+        guard let kid = header.kid, !kid.isEmpty, kid.utf8.count <= 64 else { throw .unknownKey }
         return (kid, alg)
+    }
+
+    /// The claims this verifier reads. Times are JSON numbers (a boolean is not a time); `aud` is
+    /// a string or a list of them.
+    struct Payload: Decodable {
+        let exp: Double?
+        let iat: Double?
+        let nbf: Double?
+        let iss: String?
+        let aud: [String]
+        let sub: String?
+        let tid: String?
+        let kind: String?
+        let roles: [String]?
+        let scope: String?
+        let jti: String?
+
+        enum CodingKeys: String, CodingKey { case exp, iat, nbf, iss, aud, sub, tid, kind, roles, scope, jti }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            exp = try c.decodeIfPresent(Double.self, forKey: .exp)
+            iat = try c.decodeIfPresent(Double.self, forKey: .iat)
+            nbf = try c.decodeIfPresent(Double.self, forKey: .nbf)
+            iss = try c.decodeIfPresent(String.self, forKey: .iss)
+            if let one = try? c.decodeIfPresent(String.self, forKey: .aud) {
+                aud = [one]
+            } else {
+                aud = (try? c.decodeIfPresent([String].self, forKey: .aud)) ?? []
+            }
+            sub = try c.decodeIfPresent(String.self, forKey: .sub)
+            tid = try c.decodeIfPresent(String.self, forKey: .tid)
+            kind = try c.decodeIfPresent(String.self, forKey: .kind)
+            roles = try? c.decodeIfPresent([String].self, forKey: .roles)
+            scope = try c.decodeIfPresent(String.self, forKey: .scope)
+            jti = try c.decodeIfPresent(String.self, forKey: .jti)
+        }
     }
 
     /// Verifies signature and claims.
@@ -84,33 +117,21 @@ public enum JWT {
         let input = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         guard key.verify(signature, of: input) else { throw .badSignature }
 
-        guard let payloadBytes = Base64URL.decode(parts[1]),
-            let payload = try? JSONSerialization.jsonObject(with: Data(payloadBytes)) as? [String: Any]
-        else { throw .malformed("payload is not base64url JSON") }
-        func number(_ name: String) throws(TokenError) -> Date {
-            // JSON booleans also arrive as NSNumber (objCType "c"); a time must be a number.
-            guard let value = payload[name] as? NSNumber, String(cString: value.objCType) != "c" else {
-                throw .malformed("\(name) missing or not a number")
-            }
-            return Date(timeIntervalSince1970: value.doubleValue)
-        }
-        let expiresAt = try number("exp")
-        let issuedAt = (try? number("iat")) ?? now
-        let notBefore = (try? number("nbf")) ?? issuedAt
+        guard let payloadBytes = Base64URL.decode(parts[1]), let payload = try? JSONDecoder().decode(Payload.self, from: Data(payloadBytes))
+        else { throw .malformed("payload is not base64url JSON with numeric times") }
+        guard let exp = payload.exp else { throw .malformed("exp missing or not a number") }
+        let expiresAt = Date(timeIntervalSince1970: exp)
+        let issuedAt = payload.iat.map(Date.init(timeIntervalSince1970:)) ?? now
+        let notBefore = payload.nbf.map(Date.init(timeIntervalSince1970:)) ?? issuedAt
         guard now.timeIntervalSince(expiresAt) < leeway else { throw .expired }
         guard notBefore.timeIntervalSince(now) <= leeway else { throw .notYetValid }
-        guard payload["iss"] as? String == issuer else { throw .wrongIssuer }
-        switch payload["aud"] {
-        case let single as String where single == audience: break
-        case let many as [Any] where many.contains(where: { ($0 as? String) == audience }): break
-        default: throw .wrongAudience
-        }
-        guard let sub = (payload["sub"] as? String).flatMap(UUID.init(uuidString:)),
-            let tid = (payload["tid"] as? String).flatMap(UUID.init(uuidString:))
+        guard payload.iss == issuer else { throw .wrongIssuer }
+        guard payload.aud.contains(audience) else { throw .wrongAudience }
+        guard let sub = payload.sub.flatMap(UUID.init(uuidString:)), let tid = payload.tid.flatMap(UUID.init(uuidString:))
         else { throw .malformed("sub and tid must be UUIDs") }
         return AccessTokenClaims(
-            issuer: issuer, audience: audience, subject: sub, tenantID: tid, kind: payload["kind"] as? String ?? "user",
-            roles: payload["roles"] as? [String] ?? [], scope: payload["scope"] as? String,
-            issuedAt: issuedAt, notBefore: notBefore, expiresAt: expiresAt, tokenID: payload["jti"] as? String ?? "")
+            issuer: issuer, audience: audience, subject: sub, tenantID: tid, kind: payload.kind ?? "user",
+            roles: payload.roles ?? [], scope: payload.scope, issuedAt: issuedAt, notBefore: notBefore, expiresAt: expiresAt,
+            tokenID: payload.jti ?? "")
     }
 }

@@ -1,13 +1,12 @@
 public import Foundation
 public import Logging
-public import ServiceLifecycle
+public import JarvisStore
 internal import Synchronization
-internal import AsyncAlgorithms
 
 /// The keys this instance signs and verifies with, reloaded from PostgreSQL every few seconds and
 /// whenever a token names a key it has not seen, so a rotation on any instance reaches all of them
 /// without a restart.
-public final class SigningKeyRing: Service, Sendable {
+public final class SigningKeyRing: Sendable {
     let store: SigningKeyStore
     let logger: Logger
     let refreshInterval: Duration
@@ -54,9 +53,8 @@ public final class SigningKeyRing: Service, Sendable {
         }
     }
 
-    public func run() async throws {
-        for await _ in AsyncTimerSequence(interval: refreshInterval, clock: .continuous).cancelOnGracefulShutdown() {
-            do { try await reload() } catch { logger.warning("signing key reload failed", metadata: ["error": "\(error)"]) }
-        }
+    /// Reloads every `refreshInterval`.
+    public var service: PeriodicService {
+        PeriodicService("signing-keys", every: refreshInterval, logger: logger) { try await self.reload() }
     }
 }

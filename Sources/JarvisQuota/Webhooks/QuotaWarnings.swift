@@ -1,7 +1,6 @@
 public import Foundation
 public import JarvisStore
 public import Logging
-public import ServiceLifecycle
 internal import JarvisAudit
 internal import JarvisCrypto
 internal import Synchronization
@@ -15,7 +14,7 @@ internal import NIOPosix
 /// notification row, an audit event and a delivery per webhook, in one transaction — and posts
 /// due deliveries: the body signed with HMAC-SHA256 over `<timestamp>.<body>`, retried with
 /// exponential back-off (1, 2, 4 … 256 s), given up after 9 attempts, every attempt logged.
-public final class QuotaWarnings: Service, Sendable {
+public final class QuotaWarnings: Sendable {
     public struct Warning: Hashable, Sendable {
         public let tenantID: UUID
         public let metric: QuotaMetric
@@ -59,13 +58,13 @@ public final class QuotaWarnings: Service, Sendable {
         }
     }
 
-    public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(250))
-            await writeQueued()
-            await deliverDue()
-        }
-        await writeQueued()
+    /// Records queued warnings and posts due deliveries every quarter second; records what is
+    /// queued once more at shutdown.
+    public var service: PeriodicService {
+        PeriodicService("quota-warnings", every: .milliseconds(250), logger: logger, work: {
+            await self.writeQueued()
+            await self.deliverDue()
+        }, drain: { await self.writeQueued() })
     }
 
     func writeQueued() async {

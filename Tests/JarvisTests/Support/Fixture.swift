@@ -3,14 +3,17 @@ import Hummingbird
 import HummingbirdTesting
 import JarvisAccess
 import JarvisAudit
+import JarvisConfiguration
 import JarvisHTTP
 import JarvisIdentity
 import JarvisQuota
 import JarvisStore
 import Logging
+import ServiceLifecycle
 
 /// The real PostgreSQL the tests use, configured by `make test` through the same `JARVIS_*`
-/// variables the server reads. There is no mock database.
+/// variables the server reads, and the application built by the same `buildApplication` the
+/// server runs, with its background services running in a service group. There is no mock database.
 enum Fixture {
     static let environment = ProcessInfo.processInfo.environment
 
@@ -44,11 +47,9 @@ enum Fixture {
         }
     }()
 
-    static let jarvis: JarvisApplication = {
-        do { return try JarvisApplication(configuration: configuration, logger: logger) } catch { fatalError("application: \(error)") }
-    }()
-    static var platform: Database { jarvis.platform }
-    static var app: Database { jarvis.app }
+    /// Pools of the tests' own for SQL the tests run directly (as an outside writer would).
+    static let platform = database("JARVIS_PLATFORM_DATABASE_URL", poolSize: 4)
+    static let app = database("JARVIS_DATABASE_URL", poolSize: 4)
     static var pepper: [UInt8] { configuration.apiKeyPepper }
 
     /// A database of the given role, for tests that talk SQL directly.
@@ -60,43 +61,42 @@ enum Fixture {
             logger: logger)
     }
 
-    /// Migrations applied once per test process (the test command also applies them first).
-    private static let migrated = Task {
-        let owner = database("JARVIS_OWNER_DATABASE_URL", poolSize: 1, statementTimeout: 120_000)
-        try await Migrator.load(directory: repositoryRoot + "/Migrations").migrate(owner.pool)
-        await owner.pool.shutdown()
-        try await jarvis.prepare()
+    /// The shared application: migrations applied, built, its services running for the rest of
+    /// the test process, a super admin made.
+    private static let shared = Task { () throws -> (JarvisApplication, String) in
+        try await Database.using(name: "owner", configuration: ownerConfiguration, logger: logger) { owner in
+            let migrator = try Migrator.load(directory: repositoryRoot + "/Migrations")
+            _ = try await migrator.migrate(owner.pool)
+            try await migrator.ensurePartitions(owner)
+        }
         // Start from a known signing key: an earlier run (schemathesis rotates and imports keys)
         // may have left an HS256 key active, which the JWKS rightly does not publish.
         try await SigningKeyStore(platform: platform, masterKey: configuration.masterKey).activate(
             try SigningKey.generate(.eddsa), origin: "generated", verifyWindow: configuration.identity.verifyWindow, actor: .system)
-        try await jarvis.signingKeys.reload()
-        try await startListening(jarvis)
-    }
-
-    /// Runs an application's change feed for the rest of the test process and waits until it listens.
-    static func startListening(_ application: JarvisApplication) async throws {
-        Task { try await application.invalidations.run() }
-        // Usage ingestion answers after its group commit, which this service runs.
-        Task { try await application.usage.run() }
-        Task { try await application.quotas.allowances.run() }
-        Task { try await application.warnings.run() }
-        for _ in 0..<200 where !application.invalidations.isConnected { try await Task.sleep(for: .milliseconds(10)) }
-    }
-
-    /// A super admin of this test process.
-    private static let superAdmin = Task { () throws -> String in
-        try await migrated.value
-        return try await platform.withTransaction { tx in
+        let jarvis = try await buildApplication(configuration, logger: logger)
+        let group = ServiceGroup(services: jarvis.services, logger: logger)
+        Task { try await group.run() }
+        try await waitUntilListening(jarvis)
+        let key = try await platform.withTransaction { tx in
             try await Bootstrap.createSuperAdmin(tx, pepper: pepper, name: "test-admin-\(UUIDv7.make().lowercasedString)")
         }
+        return (jarvis, key)
     }
 
-    static func superAdminKey() async throws -> String { try await superAdmin.value }
+    static var ownerConfiguration: DatabaseConfiguration {
+        DatabaseConfiguration(connectionString: variable("JARVIS_OWNER_DATABASE_URL"), poolSize: 1, statementTimeoutMilliseconds: 120_000)
+    }
 
-    /// Runs `body` against the router production uses.
+    static func waitUntilListening(_ jarvis: JarvisApplication) async throws {
+        for _ in 0..<300 where !jarvis.invalidations.isConnected { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    static func jarvis() async throws -> JarvisApplication { try await shared.value.0 }
+    static func superAdminKey() async throws -> String { try await shared.value.1 }
+
+    /// Runs `body` against the shared application's router, as production serves it.
     static func withAPI<T: Sendable>(_ body: @Sendable (API) async throws -> T) async throws -> T {
-        let key = try await superAdminKey()
+        let (jarvis, key) = try await shared.value
         let application = Application(responder: jarvis.responder, logger: logger)
         return try await application.test(.router) { client in
             try await body(API(client: client, adminKey: key))

@@ -1,20 +1,25 @@
-internal import Foundation
-internal import JarvisStore
+public import struct Foundation.UUID
 
-/// The `idempotency_keys` table: reserve a key, record the answer, or find the earlier one.
+/// The `idempotency_keys` table behind the `Idempotency-Key` header: reserve a key, record the
+/// answer, or find the earlier one.
 ///
 /// A reservation names the instance running the request (`InstanceLock`): while that instance
 /// lives a retry hears "in progress"; once it is gone (crashed, killed) the retry takes the key over
 /// at once. Reservations without an owner (written before owners existed) age out after a minute.
-struct IdempotencyStore: Sendable {
+public struct IdempotencyKeys: Sendable {
     let app: Database
     let instance: InstanceLock
+
+    public init(app: Database, instance: InstanceLock) {
+        self.app = app
+        self.instance = instance
+    }
 
     /// How long an answer is kept, and how long an ownerless reservation may stay unfinished.
     static let retentionSeconds = 24 * 3600
     static let staleReservationSeconds = 60
 
-    enum Begin: Sendable {
+    public enum Begin: Sendable {
         /// This request holds the key now and must run.
         case proceed
         case replay(status: Int, contentType: String?, location: String?, body: [UInt8])
@@ -24,7 +29,7 @@ struct IdempotencyStore: Sendable {
         case inProgress
     }
 
-    func begin(tenantID: UUID, principalID: UUID, key: String, requestHash: [UInt8]) async throws -> Begin {
+    public func begin(tenantID: UUID, principalID: UUID, key: String, requestHash: [UInt8]) async throws -> Begin {
         try await app.withTenant(tenantID) { tx in
             let claimed = try await tx.query(
                 """
@@ -58,7 +63,7 @@ struct IdempotencyStore: Sendable {
         }
     }
 
-    func complete(
+    public func complete(
         tenantID: UUID, principalID: UUID, key: String, status: Int, contentType: String?, location: String?, body: [UInt8]
     ) async throws {
         try await app.withTenant(tenantID) { tx in
@@ -71,7 +76,7 @@ struct IdempotencyStore: Sendable {
     }
 
     /// Frees the key after a failure the client may retry (5xx, a dropped connection).
-    func release(tenantID: UUID, principalID: UUID, key: String) async throws {
+    public func release(tenantID: UUID, principalID: UUID, key: String) async throws {
         try await app.withTenant(tenantID) { tx in
             try await tx.query(
                 "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND principal_id = $2 AND key = $3 AND status IS NULL",

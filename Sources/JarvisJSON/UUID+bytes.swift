@@ -1,4 +1,4 @@
-internal import struct Foundation.UUID
+public import struct Foundation.UUID
 
 extension UUID {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -16,12 +16,12 @@ extension UUID {
     }
 
     /// Appends the lowercase form to `out` without making a String.
-    func appendLowercased(to out: inout [UInt8]) {
+    public func appendLowercased(to out: inout [UInt8]) {
         forEachLowercasedByte { out.append($0) }
     }
 
     /// The lowercase form, made in one allocation.
-    var lowercasedText: String {
+    public var lowercasedText: String {
         String(unsafeUninitializedCapacity: 36) { buffer in
             var count = 0
             forEachLowercasedByte { byte in

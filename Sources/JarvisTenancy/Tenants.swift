@@ -5,10 +5,15 @@ internal import JarvisAccess
 
 /// Tenants, read and written through the platform pool (super-admin endpoints) with every change
 /// audited in the same transaction, under the affected tenant so its log tells its whole story.
-public struct TenantStore: Sendable {
+public struct Tenants: Sendable {
     let platform: Database
+    /// Ends the sessions of a deleted tenant's principals, in the deleting transaction.
+    let sessions: (any SessionEnding)?
 
-    public init(platform: Database) { self.platform = platform }
+    public init(platform: Database, sessions: (any SessionEnding)? = nil) {
+        self.platform = platform
+        self.sessions = sessions
+    }
 
     static let columns = "id, slug, name, plan, status, created_at, updated_at"
 
@@ -87,7 +92,7 @@ public struct TenantStore: Sendable {
                 WHERE id = $1 AND deleted_at IS NULL RETURNING \(Self.columns)
                 """, [id, change.name, change.plan, change.status?.rawValue])
             guard !rows.isEmpty else { throw TenancyError.notFound("tenant \(id)") }
-            tx.noteAuthChange(id)
+            tx.noteChange(id)
             let tenant = try Self.decode(rows)
             var details: [String: AuditValue] = [:]
             if let name = change.name { details["name"] = .string(name) }
@@ -100,25 +105,28 @@ public struct TenantStore: Sendable {
         }
     }
 
-    /// Soft-deletes: the row stays for audit, the tenant disappears from every lookup, and its
-    /// credentials stop working at once (authentication checks `deleted_at`).
-    /// - Parameter alsoInTransaction: work of other modules that must commit with the deletion
-    ///   (revoking the tenant's sessions).
-    public func delete(
-        _ id: UUID, actor: AuditActor, alsoInTransaction: @Sendable (Transaction) async throws -> Void = { _ in }
-    ) async throws {
+    /// Soft-deletes: the row stays for audit, the tenant disappears from every lookup, its
+    /// credentials stop working at once (authentication checks `deleted_at`) and its sessions end.
+    public func delete(_ id: UUID, actor: AuditActor) async throws {
         if id == PlatformTenant.id { throw TenancyError.platformTenantProtected }
         try await platform.withTransaction { tx in
             let rows = try await tx.query(
                 "UPDATE tenants SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING slug",
                 [id])
             guard let slug = try rows.first?.string("slug") else { throw TenancyError.notFound("tenant \(id)") }
-            try await alsoInTransaction(tx)
-            tx.noteAuthChange(id)
+            try await sessions?.endSessions(tx, tenantID: id)
+            tx.noteChange(id)
             try await AuditLog.record(
                 tx, tenantID: id, actor: actor, action: "tenant.delete", targetType: "tenant", targetID: id.lowercasedString,
                 details: ["slug": .string(slug)])
         }
+    }
+
+    /// The ids among `ids` of tenants that exist and are not deleted.
+    public func live(_ ids: Set<UUID>) async throws -> Set<UUID> {
+        let rows = try await platform.query(
+            "SELECT id FROM tenants WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL", [TextArray(ids.map(\.lowercasedString))], idempotent: true)
+        return Set(try rows.all.map { try $0.uuid("id") })
     }
 
     static func decode(_ rows: Rows) throws -> Tenant {

@@ -1,7 +1,8 @@
-public import struct Foundation.UUID
-public import struct Foundation.Date
-public import JarvisStore
-public import JarvisAudit
+internal import struct Foundation.UUID
+internal import struct Foundation.Date
+internal import JarvisStore
+internal import JarvisAudit
+internal import JarvisTenancy
 
 /// Quota policies in PostgreSQL: changed inside a tenant transaction (audited; triggers tell
 /// every instance), read by the engine through the platform pool.
@@ -51,28 +52,28 @@ public enum QuotaPolicyStore {
             warnAtPercent: try row.int("warn_at_percent"), createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
     }
 
-    public static func list(_ tx: Transaction, tenantID: UUID) async throws -> [QuotaPolicy] {
+    static func list(_ tx: Transaction, tenantID: UUID) async throws -> [QuotaPolicy] {
         let rows = try await tx.query(
             "SELECT \(columns) FROM quota_policies WHERE tenant_id = $1 AND metric = ANY($2::text[]) ORDER BY id",
             [tenantID, TextArray(QuotaMetric.allCases.map(\.rawValue))])
         return try rows.all.map(decode)
     }
 
-    public static func get(_ tx: Transaction, tenantID: UUID, id: UUID) async throws -> QuotaPolicy? {
+    static func get(_ tx: Transaction, tenantID: UUID, id: UUID) async throws -> QuotaPolicy? {
         let rows = try await tx.query("SELECT \(columns) FROM quota_policies WHERE tenant_id = $1 AND id = $2", [tenantID, id])
         return try rows.first.map(decode)
     }
 
     /// The tenant's policies plus its plan's defaults for metrics it has no tenant-wide policy for.
-    static func effective(_ platform: Database, tenantID: UUID, plans: PlanQuotas) async throws -> [QuotaPolicy] {
+    static func effective(_ platform: Database, tenantID: UUID, plans: PlanQuotas, tenants: Tenants) async throws -> [QuotaPolicy] {
         let rows = try await platform.query(
             "SELECT \(columns) FROM quota_policies WHERE tenant_id = $1 AND metric = ANY($2::text[])",
             [tenantID, TextArray(QuotaMetric.allCases.map(\.rawValue))], idempotent: true)
         var policies = try rows.all.map(decode)
-        guard !plans.plans.isEmpty else { return policies }
-        let plan = try await platform.query("SELECT plan, created_at FROM tenants WHERE id = $1", [tenantID], idempotent: true).first
-        guard let plan, let defaults = plans.plans[try plan.string("plan")] else { return policies }
-        let created = try plan.date("created_at")
+        guard !plans.plans.isEmpty, let tenant = try await tenants.get(tenantID.lowercasedString), let defaults = plans.plans[tenant.plan] else {
+            return policies
+        }
+        let created = tenant.createdAt
         for limit in defaults where !policies.contains(where: { $0.subject == .tenant && $0.metric == limit.metric }) {
             policies.append(QuotaPolicy(
                 id: UUID(uuidString: "00000000-0000-0000-0000-00000000000\(QuotaMetric.allCases.firstIndex(of: limit.metric)! + 1)")!,
@@ -82,7 +83,7 @@ public enum QuotaPolicyStore {
         return policies
     }
 
-    public static func create(_ tx: Transaction, tenantID: UUID, _ definition: Definition, actor: AuditActor) async throws -> QuotaPolicy {
+    static func create(_ tx: Transaction, tenantID: UUID, _ definition: Definition, actor: AuditActor) async throws -> QuotaPolicy {
         try definition.validate()
         let rows = try await tx.query(
             """
@@ -95,14 +96,14 @@ public enum QuotaPolicyStore {
             onConflict: QuotaError.conflict("a \(definition.metric.rawValue) policy for this subject exists; change it instead"))
         guard let row = rows.first else { throw StoreError.decoding("insert returned no row") }
         let policy = try decode(row)
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "quota_policy.create", targetType: "quota_policy",
             targetID: policy.id.lowercasedString, details: auditDetails(policy))
         return policy
     }
 
-    public static func update(
+    static func update(
         _ tx: Transaction, tenantID: UUID, id: UUID, limit: Int64?, burst: Int64??, warnAtPercent: Int?, actor: AuditActor
     ) async throws -> QuotaPolicy {
         guard let current = try await get(tx, tenantID: tenantID, id: id) else { throw QuotaError.notFound("quota policy \(id.lowercasedString)") }
@@ -117,7 +118,7 @@ public enum QuotaPolicyStore {
             """, [tenantID, id, definition.limit, definition.burst, definition.warnAtPercent])
         guard let row = rows.first else { throw QuotaError.notFound("quota policy \(id.lowercasedString)") }
         let policy = try decode(row)
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         var details = auditDetails(policy)
         details["previous_limit"] = .int(Int(current.limit))
         try await AuditLog.record(
@@ -126,10 +127,10 @@ public enum QuotaPolicyStore {
         return policy
     }
 
-    public static func delete(_ tx: Transaction, tenantID: UUID, id: UUID, actor: AuditActor) async throws {
+    static func delete(_ tx: Transaction, tenantID: UUID, id: UUID, actor: AuditActor) async throws {
         let rows = try await tx.query("DELETE FROM quota_policies WHERE tenant_id = $1 AND id = $2 RETURNING \(columns)", [tenantID, id])
         guard let row = rows.first else { throw QuotaError.notFound("quota policy \(id.lowercasedString)") }
-        tx.noteAuthChange(tenantID)
+        tx.noteChange(tenantID)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "quota_policy.delete", targetType: "quota_policy",
             targetID: id.lowercasedString, details: auditDetails(try decode(row)))

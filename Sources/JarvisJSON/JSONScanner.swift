@@ -1,32 +1,34 @@
 /// A cursor over UTF-8 JSON with just what the hot bodies need (objects, arrays, strings,
-/// non-negative integers), so `/v1/check` and `/v1/usage` spend no time in Foundation's JSON.
-/// Errors name the byte offset; nesting is bounded by the callers' fixed shapes.
-struct JSONScanner {
-    enum Failure: Error { case invalid(String) }
+/// non-negative integers). Only the hot path reads with it — `/v1/check` and `/v1/usage`, where
+/// the benchmark showed Foundation's decoder costing more than the decision — and the JWT
+/// verifier; everything else decodes with `JSONDecoder` into Codable types. Errors name the byte
+/// offset; nesting is bounded by the callers' fixed shapes.
+public struct JSONScanner {
+    public enum Failure: Error { case invalid(String) }
 
     let bytes: [UInt8]
     /// Longest string accepted, in bytes.
     let maxString: Int
     var index = 0
 
-    init(bytes: [UInt8], maxString: Int) {
+    public init(bytes: [UInt8], maxString: Int) {
         self.bytes = bytes
         self.maxString = maxString
     }
 
-    var atEnd: Bool { index >= bytes.count }
+    public var atEnd: Bool { index >= bytes.count }
 
-    mutating func skipSpace() {
+    public mutating func skipSpace() {
         while index < bytes.count, bytes[index] == 32 || bytes[index] == 9 || bytes[index] == 10 || bytes[index] == 13 { index += 1 }
     }
 
-    mutating func expect(_ byte: UInt8) throws(Failure) {
+    public mutating func expect(_ byte: UInt8) throws(Failure) {
         skipSpace()
         guard index < bytes.count, bytes[index] == byte else { throw .invalid("malformed JSON at byte \(index)") }
         index += 1
     }
 
-    mutating func object(_ member: (String, inout JSONScanner) throws(Failure) -> Void) throws(Failure) {
+    public mutating func object(_ member: (String, inout JSONScanner) throws(Failure) -> Void) throws(Failure) {
         try expect(123)  // {
         skipSpace()
         if index < bytes.count, bytes[index] == 125 { index += 1; return }
@@ -43,7 +45,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func array(_ element: (inout JSONScanner) throws(Failure) -> Void) throws(Failure) {
+    public mutating func array(_ element: (inout JSONScanner) throws(Failure) -> Void) throws(Failure) {
         try expect(91)  // [
         skipSpace()
         if index < bytes.count, bytes[index] == 93 { index += 1; return }
@@ -57,7 +59,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func string() throws(Failure) -> String {
+    public mutating func string() throws(Failure) -> String {
         skipSpace()
         guard index < bytes.count, bytes[index] == 34 else { throw .invalid("expected a string at byte \(index)") }
         index += 1
@@ -116,7 +118,7 @@ struct JSONScanner {
 
     /// A non-negative whole number, at most `max`. As JSON Schema's `integer` does, any number
     /// whose value is whole counts (`1.0`, `1e3`, `2.50e1`); a fraction that is not zero does not.
-    mutating func integer(max: Int64, name: String) throws(Failure) -> Int64 {
+    public mutating func integer(max: Int64, name: String) throws(Failure) -> Int64 {
         skipSpace()
         var digits: [UInt8] = []
         let start = index

@@ -1,0 +1,89 @@
+internal import Foundation
+internal import Synchronization
+
+/// A dictionary split into shards, each behind its own lock, so concurrent callers rarely meet:
+/// the credential cache, the quota engine's tenants and its allowances all keep their state in one.
+///
+/// Locking rule: a shard's lock is held only for the closure passed in, which must not suspend nor
+/// touch the same map again (another map's locks may be taken inside, always in the same order).
+public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    final class Shard: Sendable {
+        let values = Mutex<[Key: Value]>([:])
+    }
+
+    private let shards: [Shard]
+    private let mask: Int
+
+    /// - Parameter minimumShards: rounded up to a power of two, and to at least 4 × the cores.
+    public init(minimumShards: Int = 16) {
+        var count = 1
+        while count < max(minimumShards, 4 * ProcessInfo.processInfo.activeProcessorCount) { count <<= 1 }
+        shards = (0..<count).map { _ in Shard() }
+        mask = count - 1
+    }
+
+    @inline(__always)
+    private func shard(_ key: Key) -> Shard { shards[Int(truncatingIfNeeded: key.hashValue) & mask] }
+
+    /// Reads or changes `key`'s value (nil: absent) under its shard's lock.
+    @inline(__always)
+    public func withValue<R>(_ key: Key, _ body: (inout Value?) throws -> R) rethrows -> R {
+        try shard(key).values.withLock { values in
+            var value = values[key]
+            defer { values[key] = value }
+            return try body(&value)
+        }
+    }
+
+    /// Reads or changes the whole shard `key` falls in (to keep it within a share of a capacity).
+    public func withShard<R>(of key: Key, _ body: (inout [Key: Value]) throws -> R) rethrows -> R {
+        try shard(key).values.withLock { try body(&$0) }
+    }
+
+    /// The value of `key`, if any.
+    @inline(__always)
+    public subscript(key: Key) -> Value? { shard(key).values.withLock { $0[key] } }
+
+    /// Changes or drops every value, shard by shard (`body` returns nil to drop).
+    public func updateAll(_ body: (Key, Value) -> Value?) {
+        for shard in shards {
+            shard.values.withLock { values in
+                for (key, value) in values {
+                    values[key] = body(key, value)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on each shard's dictionary under that shard's lock.
+    public func forEachShard(_ body: (inout [Key: Value]) -> Void) {
+        for shard in shards { shard.values.withLock { body(&$0) } }
+    }
+
+    public var count: Int { shards.reduce(0) { total, shard in total + shard.values.withLock { $0.count } } }
+
+    /// How many values one shard may hold for the map to hold `total`.
+    public func perShard(_ total: Int) -> Int { max(1, total / shards.count) }
+}
+
+/// One run of `work` per key at a time: callers that ask for a key while its work runs wait for
+/// that run instead of starting another (a cache miss loads once, not once per waiting request).
+public final class SingleFlight<Key: Hashable & Sendable, Result: Sendable>: Sendable {
+    private let flights = ShardedMap<Key, Task<Result, any Error>>()
+
+    public init() {}
+
+    public func run(_ key: Key, _ work: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        let task = flights.withValue(key) { running -> Task<Result, any Error> in
+            if let running { return running }
+            let task = Task { try await work() }
+            running = task
+            return task
+        }
+        defer { flights.withValue(key) { running in if running == task { running = nil } } }
+        return try await task.value
+    }
+
+    /// True while `key`'s work runs.
+    public func isRunning(_ key: Key) -> Bool { flights[key] != nil }
+}
