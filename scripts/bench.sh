@@ -46,7 +46,7 @@ taskset -c 0 "$BIN" bench-decision --keys "$KEYS" --tenants "$TENANTS"
 # Logins are measured, not throttled: lockouts would turn them into cheap 429s.
 JARVIS_PORT=$PORT LOG_LEVEL=error JARVIS_BENCH_BASELINE=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \
   JARVIS_LOGIN_MAX_FAILURES=1000 JARVIS_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000 \
-  JARVIS_AUTHZ_RULES="$ROOT/tests/http/authz-rules.txt" \
+  JARVIS_AUTHZ_RULES="$ROOT/integration/http/authz-rules.txt" \
   "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT

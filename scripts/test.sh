@@ -14,11 +14,11 @@ if ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q 'install ok instal
 fi
 
 VENV="$DATA/venv"
-WANT=$(sha256sum tests/requirements.txt | cut -c1-64)
+WANT=$(sha256sum integration/requirements.txt | cut -c1-64)
 if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$WANT" ]; then
-  log "installing the test tools (tests/requirements.txt) into $VENV"
+  log "installing the test tools (integration/requirements.txt) into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r integration/requirements.txt
   echo "$WANT" > "$VENV/.requirements.sha256"
 fi
 
@@ -34,7 +34,7 @@ swift test --skip-build
 PORT=${JARVIS_TEST_PORT:-18080}
 ADMIN_KEY=$("$BIN" bootstrap --additional "ci-admin-$(date +%s)-$$" | tail -n 1)
 log "starting the server on 127.0.0.1:$PORT"
-JARVIS_PORT=$PORT LOG_LEVEL=info JARVIS_WEBHOOK_ALLOW_LOOPBACK=1 JARVIS_AUTHZ_RULES="$ROOT/tests/http/authz-rules.txt" "$BIN" serve > "$DATA/test-server.log" 2>&1 &
+JARVIS_PORT=$PORT LOG_LEVEL=info JARVIS_WEBHOOK_ALLOW_LOOPBACK=1 JARVIS_AUTHZ_RULES="$ROOT/integration/http/authz-rules.txt" "$BIN" serve > "$DATA/test-server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -45,7 +45,7 @@ done
 export JARVIS_URL="http://127.0.0.1:$PORT" JARVIS_ADMIN_KEY="$ADMIN_KEY" JARVIS_SERVER_LOG="$DATA/test-server.log" JARVIS_BIN="$BIN"
 
 log "HTTP checks (pytest)"
-"$VENV/bin/python" -m pytest -q -s -p no:cacheprovider tests/http
+"$VENV/bin/python" -m pytest -q -s -p no:cacheprovider integration/http
 
 log "schemathesis against openapi/openapi.yaml"
 make_tenant() {
@@ -55,7 +55,7 @@ make_tenant() {
 }
 export JARVIS_SCHEMATHESIS_TENANT=$(make_tenant "st-$(date +%s)-$$")
 export JARVIS_SCHEMATHESIS_VICTIM=$(make_tenant "st-victim-$(date +%s)-$$")
-"$VENV/bin/schemathesis" --config-file tests/schemathesis.toml run openapi/openapi.yaml \
+"$VENV/bin/schemathesis" --config-file integration/schemathesis.toml run openapi/openapi.yaml \
   --url "$JARVIS_URL" -H "Authorization: Bearer $ADMIN_KEY" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed 1 --workers 1 --no-color \

@@ -7,7 +7,7 @@ import Testing
 
 /// `/v1/authz` decides on the path the upstream will serve, not on the text the client sent.
 @Suite struct ForwardAuthTests {
-    static let rules = Fixture.repositoryRoot + "/tests/http/authz-rules.txt"
+    static let rules = Fixture.repositoryRoot + "/integration/http/authz-rules.txt"
     static let method = HTTPField.Name("X-Original-Method")!
     static let uri = HTTPField.Name("X-Original-URI")!
 

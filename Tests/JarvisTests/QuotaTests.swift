@@ -171,7 +171,7 @@ import Testing
     }
 
     @Test func forwardAuthDrawsOneRequestPerCall() async throws {
-        try await Fixture.withCustomServer({ $0.authzRulesPath = "tests/http/authz-rules.txt" }) { api, _ in
+        try await Fixture.withCustomServer({ $0.authzRulesPath = "integration/http/authz-rules.txt" }) { api, _ in
             let t = try await api.seedTenant(prefix: "qauthz")
             let (principal, key) = try await api.principal(in: t, role: "viewer")
             _ = try await Self.policy(api, t, ["metric": "requests", "limit": 1, "subject_kind": "principal", "subject_id": principal])
