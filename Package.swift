@@ -101,6 +101,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "JarvisReleases",
+            dependencies: [
+                "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisCache", "JarvisQuota", "JarvisJSON",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "JarvisConfiguration",
             dependencies: [
                 "JarvisStore", "JarvisCrypto", "JarvisIdentity", "JarvisQuota",
@@ -112,7 +120,7 @@ let package = Package(
             name: "JarvisHTTP",
             dependencies: [
                 "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity", "JarvisCache", "JarvisQuota",
-                "JarvisConfiguration", "JarvisJSON",
+                "JarvisConfiguration", "JarvisJSON", "JarvisReleases",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -130,7 +138,7 @@ let package = Package(
             name: "jarvis",
             dependencies: [
                 "JarvisHTTP", "JarvisStore", "JarvisIdentity", "JarvisTenancy", "JarvisAccess", "JarvisAudit", "JarvisCache", "JarvisCrypto",
-                "JarvisConfiguration", "JarvisQuota",
+                "JarvisConfiguration", "JarvisQuota", "JarvisReleases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,7 +151,7 @@ let package = Package(
             name: "JarvisTests",
             dependencies: [
                 "JarvisHTTP", "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity",
-                "JarvisCache", "JarvisQuota", "JarvisConfiguration", "JarvisJSON",
+                "JarvisCache", "JarvisQuota", "JarvisConfiguration", "JarvisJSON", "JarvisReleases",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

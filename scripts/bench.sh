@@ -42,6 +42,7 @@ ADMIN_KEY=$("$BIN" bootstrap --additional "bench-$(date +%s)-$$" | tail -n 1)
 log "in-process figures (one core)"
 taskset -c 0 "$BIN" bench-crypto --seconds 2
 taskset -c 0 "$BIN" bench-decision --keys "$KEYS" --tenants "$TENANTS"
+taskset -c 0 "$BIN" bench-resolve --tenants "$TENANTS"
 
 # Logins are measured, not throttled: lockouts would turn them into cheap 429s.
 JARVIS_PORT=$PORT LOG_LEVEL=error JARVIS_BENCH_BASELINE=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \
@@ -68,6 +69,20 @@ PASSWORD="benchmark passphrase $SLUG"
 api -X PUT "$URL/v1/tenants/$SLUG/users/$USER/password" -d "{\"password\":\"$PASSWORD\"}" >/dev/null
 JWT=$(curl -fsS -H "Content-Type: application/json" -X POST "$URL/v1/auth/login" \
   -d "{\"tenant\":\"$SLUG\",\"email\":\"bench@$SLUG.example\",\"password\":\"$PASSWORD\"}" | jq -r .access_token)
+
+# Releases: a prompt whose production label runs a rollout at 10 %, and ten flags with rules.
+api -X POST "$URL/v1/tenants/$SLUG/prompts" -d '{"name":"bench"}' >/dev/null
+for version in 1.0.0 1.1.0; do
+  api -X POST "$URL/v1/tenants/$SLUG/prompts/bench/versions" \
+    -d "{\"version\":\"$version\",\"template\":\"You are {{role}}. Answer: {{question}}\",\"variables\":[{\"name\":\"role\"},{\"name\":\"question\"}]}" >/dev/null
+  api -X POST "$URL/v1/tenants/$SLUG/prompts/bench/versions/$version/publish" >/dev/null
+done
+api -X PUT "$URL/v1/tenants/$SLUG/prompts/bench/labels/production" -d '{"version":"1.0.0"}' >/dev/null
+api -X POST "$URL/v1/tenants/$SLUG/rollouts" -d '{"kind":"prompt","name":"bench","label":"production","candidate_version":"1.1.0"}' >/dev/null
+for n in $(seq 1 10); do
+  api -X POST "$URL/v1/tenants/$SLUG/flags" \
+    -d "{\"key\":\"flag-$n\",\"kind\":\"boolean\",\"default\":\"false\",\"rules\":[{\"roles\":[\"tenant_admin\"],\"value\":\"true\"},{\"attributes\":{\"plan\":[\"enterprise\"]},\"value\":\"true\"},{\"percentage\":$((n * 10)),\"value\":\"true\"}]}" >/dev/null
+done
 
 post_script() {  # a wrk script that POSTs $1 as JSON
   printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' "$(printf '%s' "$1" | jq -Rs .)" > "$2"
@@ -135,12 +150,15 @@ scripted check_batch run check_batch100 "$CONNECTIONS" -s "$lua" "$URL"
 scripted authz run authz "$CONNECTIONS" -s "$lua" "$URL"
 half() { python3 -c "print(int(float(open('$OUT/$1.txt.rps').read()) / 2))"; }
 scripted check_quota run check_quota "$CONNECTIONS" -s "$lua" "$URL"
+BENCH_KIND=resolve_prompt BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$KEY" run resolve_prompt "$CONNECTIONS" -s "$lua" "$URL"
+BENCH_KIND=resolve_flags BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$KEY" run resolve_flags "$CONNECTIONS" -s "$lua" "$URL"
 BENCH_KIND=usage BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_single "$CONNECTIONS" -s "$lua" "$URL"
 BENCH_KIND=usage_batch BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_batch1000 16 -s "$lua" "$URL"
 
 # p99 at half the maximum rate: each connection waits between requests (see requests.lua).
 (export BENCH_RATE=$(half check); scripted check run check_at_half_rate 32 -s "$lua" "$URL")
 (export BENCH_RATE=$(half authz); scripted authz run authz_at_half_rate 32 -s "$lua" "$URL")
+(export BENCH_RATE=$(half resolve_prompt); BENCH_KIND=resolve_prompt BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$KEY" run resolve_prompt_at_half_rate 32 -s "$lua" "$URL")
 run me_api_key "$CONNECTIONS" -H "Authorization: Bearer $KEY" "$URL/v1/me"
 run me_jwt "$CONNECTIONS" -H "Authorization: Bearer $JWT" "$URL/v1/me"
 run login 8 -s "$OUT/login.lua" "$URL/v1/auth/login"
@@ -150,6 +168,9 @@ ratio check_vs_baseline_ratio check baseline
 ratio check_vs_post_baseline_ratio check baseline_post
 ratio authz_vs_baseline_ratio authz baseline
 ratio check_quota_vs_check_ratio check_quota check
+ratio resolve_prompt_vs_baseline_ratio resolve_prompt baseline
+ratio resolve_flags_vs_baseline_ratio resolve_flags baseline
+ratio resolve_flags_vs_post_baseline_ratio resolve_flags baseline_post
 python3 -c "print(f'bench usage_single_events {float(open(\"$OUT/usage_single.txt.rps\").read()):.0f} events/s')"
 python3 -c "print(f'bench usage_batch1000_events {float(open(\"$OUT/usage_batch1000.txt.rps\").read()) * 1000:.0f} events/s')"
 python3 -c "print(f'bench check_batch100_decisions {float(open(\"$OUT/check_batch100.txt.rps\").read()) * 100:.0f} decisions/s')"

@@ -55,6 +55,7 @@ make_tenant() {
 }
 export JARVIS_SCHEMATHESIS_TENANT=$(make_tenant "st-$(date +%s)-$$")
 export JARVIS_SCHEMATHESIS_VICTIM=$(make_tenant "st-victim-$(date +%s)-$$")
+"$VENV/bin/python" integration/seed_releases.py "$JARVIS_SCHEMATHESIS_TENANT"
 "$VENV/bin/schemathesis" --config-file integration/schemathesis.toml run openapi/openapi.yaml \
   --url "$JARVIS_URL" -H "Authorization: Bearer $ADMIN_KEY" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \

@@ -12,9 +12,9 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         switch self {
         case .superAdmin: return "Platform operator: every permission in every tenant. Platform principals only."
         case .tenantAdmin: return "Manages a tenant's users, service accounts, keys, roles, quotas and configuration."
-        case .developer: return "Builds on the platform: documents, chat and workflows."
-        case .operator: return "Runs and watches workflows; reads documents and chats."
-        case .viewer: return "Reads a tenant's documents, chats and workflows."
+        case .developer: return "Builds on the platform: documents, chat, workflows; drafts prompts, models and flags."
+        case .operator: return "Runs and watches workflows; publishes versions, moves labels and runs rollouts."
+        case .viewer: return "Reads a tenant's documents, chats, workflows, prompts, models, rollouts and flags."
         }
     }
 
@@ -38,9 +38,11 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
                 "usage:read", "usage:write",
             ]
         case .developer:
-            return ["documents:write", "chat:create", "workflow:create", "workflow:execute"]
-        case .operator: return ["workflow:execute"]
-        case .viewer: return ["tenant:read", "documents:read", "chat:read", "workflow:read"]
+            // Developers write drafts (prompts, models, flags); operators ship them (publish, labels, rollouts).
+            return ["documents:write", "chat:create", "workflow:create", "workflow:execute", "prompt:write", "model:write", "flag:write"]
+        case .operator: return ["workflow:execute", "prompt:publish", "model:publish", "rollout:write"]
+        case .viewer:
+            return ["tenant:read", "documents:read", "chat:read", "workflow:read", "prompt:read", "model:read", "rollout:read", "flag:read"]
         }
     }
 

@@ -11,5 +11,9 @@ public enum PermissionCatalog {
         "platform:tenants",
         "check:invoke",
         "usage:read", "usage:write",
+        "prompt:read", "prompt:write", "prompt:publish",
+        "model:read", "model:write", "model:publish",
+        "rollout:read", "rollout:write",
+        "flag:read", "flag:write",
     ]
 }

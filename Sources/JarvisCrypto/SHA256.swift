@@ -29,6 +29,24 @@ public enum SHA256 {
         return Array(string.utf8).withUnsafeBufferPointer { prefix128(bytes: $0) }
     }
 
+    /// The first 8 bytes of SHA-256(`a` ‖ `separator` ‖ `b`), big-endian, without joining the
+    /// inputs first: sticky assignment hashes an id and a subject on every resolve.
+    public static func prefix64(_ a: String, _ separator: UInt8, _ b: some StringProtocol) -> UInt64 {
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var context = SHA256_CTX()
+        var a = a
+        var b = String(b)
+        var separator = separator
+        withUnsafeMutableBytes(of: &digest) { out in
+            SHA256_Init(&context)
+            a.withUTF8 { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
+            _ = SHA256_Update(&context, &separator, 1)
+            b.withUTF8 { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
+            SHA256_Final(out.baseAddress!.assumingMemoryBound(to: UInt8.self), &context)
+        }
+        return UInt64(bigEndian: digest.0)
+    }
+
     private static func prefix128(bytes input: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var context = SHA256_CTX()

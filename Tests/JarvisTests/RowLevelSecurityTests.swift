@@ -96,6 +96,19 @@ import Testing
                 try #require(lease.status == .created, "\(lease.text)")
                 let gauge = try await api.post("/v1/storage", ["metric": "storage_bytes", "value": 10], key: seeded.adminKey)
                 try #require(gauge.status == .ok, "\(gauge.text)")
+                // Releases: a prompt with versions, a label (and its history), a rollout, a model, a flag.
+                try await ReleaseTests.seedPrompt(api, seeded)
+                let rollout = try await api.post(
+                    "/v1/tenants/\(seeded.slug)/rollouts", ["kind": "prompt", "name": "greet", "label": "production", "candidate_version": "1.1.0"],
+                    key: seeded.adminKey)
+                try #require(rollout.status == .created, "\(rollout.text)")
+                let model = try await api.post("/v1/tenants/\(seeded.slug)/models", ["name": "chat", "provider": "acme"], key: seeded.adminKey)
+                try #require(model.status == .created, "\(model.text)")
+                let modelVersion = try await api.post(
+                    "/v1/tenants/\(seeded.slug)/models/chat/versions", ["version": "1.0.0", "provider_model_id": "acme-1"], key: seeded.adminKey)
+                try #require(modelVersion.status == .created, "\(modelVersion.text)")
+                let flag = try await api.post("/v1/tenants/\(seeded.slug)/flags", ["key": "beta", "kind": "boolean", "default": "false"], key: seeded.adminKey)
+                try #require(flag.status == .created, "\(flag.text)")
                 // A webhook, and a warning (reserving 90% of the budget) with its delivery.
                 let hook = try await api.post("/v1/tenants/\(seeded.slug)/webhooks", ["url": "http://93.184.216.34/hook"], key: seeded.adminKey)
                 try #require(hook.status == .created, "\(hook.text)")

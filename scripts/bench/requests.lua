@@ -1,8 +1,9 @@
 -- wrk script: cycles through requests built once at start, so wrk spends as little per request
 -- on every figure (the baseline uses it too). Environment:
---   BENCH_KIND   baseline | baseline_post | check | check_quota | check_batch | authz | usage | usage_batch
+--   BENCH_KIND   baseline | baseline_post | check | check_quota | check_batch | authz | resolve_prompt | resolve_flags
+--                | usage | usage_batch
 --   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
---   BENCH_ADMIN  the bearer credential that calls /v1/check
+--   BENCH_ADMIN  the bearer credential that calls /v1/check (or /v1/resolve)
 --   BENCH_RATE   optional: aim at this many requests/s over all connections (open-ish loop)
 --   BENCH_CONNECTIONS  connections, to spread BENCH_RATE
 local kind = os.getenv("BENCH_KIND")
@@ -39,6 +40,11 @@ for i = 1, count do
       items[j] = '{"credential":"' .. key(i * 100 + j) .. '","permission":"' .. permissions[j % #permissions + 1] .. '"}'
     end
     prebuilt[i] = wrk.format("POST", "/v1/check", json, '{"items":[' .. table.concat(items, ",") .. ']}')
+  elseif kind == "resolve_prompt" then
+    prebuilt[i] = wrk.format("GET", "/v1/resolve/prompts/bench?subject=user-" .. (i * 7919 % 1000003),
+      { ["Authorization"] = "Bearer " .. admin })
+  elseif kind == "resolve_flags" then
+    prebuilt[i] = wrk.format("POST", "/v1/resolve/flags", json, '{"subject":"user-' .. (i * 7919 % 1000003) .. '"}')
   elseif kind == "authz" then
     local r = i % #uris + 1
     prebuilt[i] = wrk.format("GET", "/v1/authz", {

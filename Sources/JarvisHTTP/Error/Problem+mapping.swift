@@ -4,6 +4,7 @@ internal import Foundation
 internal import JarvisAccess
 internal import JarvisIdentity
 internal import JarvisQuota
+internal import JarvisReleases
 internal import JarvisStore
 internal import JarvisTenancy
 internal import NIOHTTP1
@@ -27,6 +28,8 @@ extension Problem {
             return (from(error), false)
         case let denial as QuotaDenial:
             return (from(denial), false)
+        case let error as ReleaseError:
+            return (from(error), false)
         case let error as StoreError:
             return from(error)
         case let error as HTTPParserError where error == .invalidEOFState:
@@ -132,6 +135,15 @@ extension Problem {
         case .invalid(let detail): return .invalid(detail)
         case .notFound(let what): return .notFound("no \(what)")
         case .conflict(let detail): return Problem(.conflict, "conflict", detail)
+        }
+    }
+
+    static func from(_ error: ReleaseError) -> Problem {
+        switch error {
+        case .notFound(let what): return .notFound("no \(what)")
+        case .invalid(let detail): return .invalid(detail)
+        case .conflict(let detail): return Problem(.conflict, "conflict", detail)
+        case .unprocessable(let detail): return Problem(.unprocessableContent, "unprocessable-variables", detail)
         }
     }
 

@@ -4,6 +4,7 @@ internal import JarvisAccess
 internal import JarvisAudit
 internal import JarvisIdentity
 internal import JarvisQuota
+internal import JarvisReleases
 internal import JarvisStore
 internal import JarvisTenancy
 
@@ -27,6 +28,7 @@ struct AppServices: Sendable {
     let quotas: QuotaEngine
     /// Refused permissions become security events (asynchronous, never on the request's path).
     let securityEvents: SecurityEventWriter
+    let releases: ReleaseServices
 
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
     /// Another tenant is a 404 for everyone but super admins: existence does not leak.
@@ -96,4 +98,15 @@ extension JarvisRequestContext {
         guard let id = UUID(uuidString: text) else { throw Problem.invalid("\(name): must be a UUID") }
         return id
     }
+}
+
+/// The releases module's services: the registry (prompts, models), rollouts, flags, and the
+/// in-memory resolver with its change stream.
+struct ReleaseServices: Sendable {
+    let prompts: Prompts
+    let models: Models
+    let rollouts: Rollouts
+    let flags: Flags
+    let resolver: Resolver
+    let changes: ReleaseChanges
 }

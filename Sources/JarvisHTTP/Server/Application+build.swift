@@ -9,6 +9,7 @@ public import JarvisAudit
 public import JarvisQuota
 internal import JarvisAccess
 internal import JarvisTenancy
+public import JarvisReleases
 internal import Foundation
 
 /// Builds the application from its configuration: `jarvis serve` runs what this returns, and the
@@ -40,6 +41,9 @@ public struct JarvisApplication: Sendable {
     public let quotas: QuotaEngine
     public let usage: UsageWriter
     public let warnings: QuotaWarnings
+    /// Which version a subject gets, from memory; the benchmark and tests look into it.
+    public let resolver: Resolver
+    public let rollouts: RolloutSupervisor
     let domain: AppServices
     let configuration: ServerConfiguration
     let logger: Logger
@@ -89,6 +93,12 @@ public struct JarvisApplication: Sendable {
                 refreshTokens: RefreshTokenStore(pepper: configuration.apiKeyPepper, ttl: settings.refreshTokenTTL),
                 addresses: AddressThrottle(maxFailures: settings.maxFailuresPerAddress), events: securityEvents, configuration: settings),
             clientCredentials: ClientCredentials(authenticator: authenticator, issuer: issuer))
+        resolver = Resolver(platform: platform, changes: changes)
+        rollouts = RolloutSupervisor(platform: platform, logger: logger)
+        let models = Models(app: app, platform: platform)
+        let releases = ReleaseServices(
+            prompts: Prompts(app: app), models: models, rollouts: Rollouts(app: app, models: models), flags: Flags(app: app),
+            resolver: resolver, changes: ReleaseChanges(platform: platform, changes: changes))
         domain = AppServices(
             tenants: tenants, principals: Principals(app: app, sessions: sessions),
             apiKeys: APIKeys(app: app, pepper: configuration.apiKeyPepper), passwords: Passwords(app: app, hasher: passwordHasher),
@@ -97,7 +107,8 @@ public struct JarvisApplication: Sendable {
             usageReports: UsageReports(app: app), storage: StorageReports(app: app, engine: quotas, tenants: tenants),
             leases: Leases(app: app, warnings: warnings),
             webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
-            identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents)
+            identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents,
+            releases: releases)
 
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
@@ -137,6 +148,7 @@ public struct JarvisApplication: Sendable {
         let hot = router.group("v1")
         CheckController(authenticator: services.authenticator, quotas: services.quotas).addRoutes(to: hot)
         AuthzController(authenticator: services.authenticator, rules: rules, quotas: services.quotas).addRoutes(to: hot)
+        ResolveController(authenticator: services.authenticator, releases: services.releases).addRoutes(to: hot.group("resolve"))
 
         let v1 = router.group("v1")
             .add(middleware: AuthenticationMiddleware(authenticator: services.authenticator))
@@ -161,6 +173,13 @@ public struct JarvisApplication: Sendable {
         usage.addIngestRoutes(to: v1.group("usage"))
         usage.addReportRoutes(to: tenant.group("usage"))
         LeaseController(services: services).addRoutes(to: v1.group("leases"))
+        let prompts = tenant.group("prompts"), models = tenant.group("models")
+        PromptController(services: services).addRoutes(to: prompts)
+        LabelController(services: services, subject: services.releases.prompts, read: "prompt:read", publish: "prompt:publish").addRoutes(to: prompts)
+        ModelController(services: services).addRoutes(to: models)
+        LabelController(services: services, subject: services.releases.models, read: "model:read", publish: "model:publish").addRoutes(to: models)
+        RolloutController(services: services).addRoutes(to: tenant.group("rollouts"))
+        FlagController(services: services).addRoutes(to: tenant.group("flags"))
         return base
     }
 
@@ -170,6 +189,7 @@ public struct JarvisApplication: Sendable {
         [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
+            rollouts.service,
         ]
     }
 

@@ -1,6 +1,7 @@
 public import Logging
 internal import Foundation
 internal import JarvisStore
+internal import JarvisJSON
 
 /// One JSON object per line on standard output. Nothing here logs request bodies or headers,
 /// so secrets cannot reach the log through it.
@@ -26,9 +27,14 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             fields[key] = "\(value)"
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        var line = data
-        line.append(10)
-        FileHandle.standardOutput.write(line)
+        var line: [UInt8] = [123]
+        for (index, key) in fields.keys.sorted().enumerated() {
+            if index > 0 { line.append(44) }
+            JSONWriter.appendString(key, to: &line)
+            line.append(58)
+            JSONWriter.appendString(fields[key]!, to: &line)
+        }
+        line += [125, 10]
+        FileHandle.standardOutput.write(Data(line))
     }
 }

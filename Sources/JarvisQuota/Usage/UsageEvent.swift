@@ -7,6 +7,8 @@ public struct UsageEvent: Sendable, Equatable {
     public var principalID: UUID?
     public var model: String
     public var modelVersion: String?
+    /// The prompt (by name) and its version, when the use followed one of the tenant's prompts.
+    public var prompt: String?
     public var promptVersion: String?
     public var inputTokens: Int64
     public var outputTokens: Int64
@@ -21,8 +23,9 @@ public struct UsageEvent: Sendable, Equatable {
     public init(
         tenantID: UUID, principalID: UUID?, model: String, modelVersion: String?, promptVersion: String?,
         inputTokens: Int64, outputTokens: Int64, latencyMs: Int?, status: String, occurredAt: Date,
-        idempotencyKey: String, reservationID: UUID?
+        idempotencyKey: String, reservationID: UUID?, prompt: String? = nil
     ) {
+        self.prompt = prompt
         self.tenantID = tenantID
         self.principalID = principalID
         self.model = model

@@ -106,6 +106,6 @@ public struct UsageIngest: Sendable {
             tenantID: tenantID, principalID: try uuid("principal_id"), model: model,
             modelVersion: try string("model_version", maxLength: 100), promptVersion: try string("prompt_version", maxLength: 100),
             inputTokens: input, outputTokens: output, latencyMs: draft.integers["latency_ms"].map { Int($0) }, status: status,
-            occurredAt: occurredAt, idempotencyKey: key, reservationID: try uuid("reservation_id"))
+            occurredAt: occurredAt, idempotencyKey: key, reservationID: try uuid("reservation_id"), prompt: try string("prompt", maxLength: 100))
     }
 }

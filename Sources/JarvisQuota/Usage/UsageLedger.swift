@@ -26,7 +26,7 @@ enum UsageLedger {
             column { Timestamp.format($0.occurredAt) }, column { $0.principalID?.lowercasedString }, column { $0.model },
             column { $0.modelVersion }, column { $0.promptVersion }, column { String($0.inputTokens) },
             column { String($0.outputTokens) }, column { $0.latencyMs.map(String.init) }, column { $0.status },
-            column { $0.idempotencyKey }, column { $0.reservationID?.lowercasedString },
+            column { $0.idempotencyKey }, column { $0.reservationID?.lowercasedString }, column { $0.prompt },
         ]
         // One statement, so one round trip and atomic without BEGIN/COMMIT: the keys whose insert
         // went through are the events stored and rolled up; the others were stored before.
@@ -34,9 +34,9 @@ enum UsageLedger {
             """
             WITH input AS (
                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                                     $8::bigint[], $9::bigint[], $10::integer[], $11::text[], $12::text[], $13::uuid[])
+                                     $8::bigint[], $9::bigint[], $10::integer[], $11::text[], $12::text[], $13::uuid[], $14::text[])
                     AS e(tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
-                         input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id)
+                         input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt)
             ), keys AS (
                 INSERT INTO usage_event_keys (tenant_id, idempotency_key, event_id)
                 SELECT tenant_id, idempotency_key, id FROM input ORDER BY tenant_id, idempotency_key
@@ -44,7 +44,7 @@ enum UsageLedger {
                 RETURNING event_id
             ), stored AS (
                 INSERT INTO usage_events (tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
-                                          input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id)
+                                          input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt)
                 SELECT i.* FROM input i JOIN keys k ON k.event_id = i.id
             ), rolled AS (
                 INSERT INTO usage_daily (tenant_id, day, principal_id, model, events, input_tokens, output_tokens)

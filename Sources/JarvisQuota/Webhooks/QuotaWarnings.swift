@@ -99,19 +99,38 @@ public final class QuotaWarnings: Sendable {
                 action: "quota.warning", targetType: "quota", targetID: warning.metric.rawValue,
                 details: ["window": .string(warning.windowKey), "used": .int(Int(warning.used)), "limit": .int(Int(warning.limit)),
                           "threshold_percent": .int(warning.percent), "subject_kind": .string(warning.subject.kind.rawValue)])
-            var payload: [String: Any] = [
-                "event": "quota.warning", "notification_id": id.lowercasedString, "tenant_id": warning.tenantID.lowercasedString,
-                "metric": warning.metric.rawValue, "subject_kind": warning.subject.kind.rawValue, "window": warning.windowKey,
-                "threshold_percent": warning.percent, "used": warning.used, "limit": warning.limit,
-                "created_at": Timestamp.format(try row.date("created_at")),
-            ]
-            if let subject = warning.subject.id { payload["subject_id"] = subject.lowercasedString }
-            let body = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
+            let payload = WarningPayload(
+                notificationId: id.lowercasedString, tenantId: warning.tenantID.lowercasedString, metric: warning.metric.rawValue,
+                subjectKind: warning.subject.kind.rawValue, subjectId: warning.subject.id?.lowercasedString, window: warning.windowKey,
+                thresholdPercent: warning.percent, used: warning.used, limit: warning.limit,
+                createdAt: Timestamp.format(try row.date("created_at")))
             try await tx.query(
                 """
                 INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event, payload)
                 SELECT tenant_id, $2::uuid, id, 'quota.warning', $3 FROM webhooks WHERE tenant_id = $1 AND 'quota.warning' = ANY(events)
-                """, [warning.tenantID, UUIDv7.make(), body])
+                """, [warning.tenantID, UUIDv7.make(), try payload.json()])
+        }
+    }
+
+    /// The body of a `quota.warning` delivery.
+    struct WarningPayload: Encodable {
+        var event = "quota.warning"
+        let notificationId: String
+        let tenantId: String
+        let metric: String
+        let subjectKind: String
+        let subjectId: String?
+        let window: String
+        let thresholdPercent: Int
+        let used: Int64
+        let limit: Int64
+        let createdAt: String
+
+        func json() throws -> String {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
         }
     }
 
@@ -128,21 +147,21 @@ public final class QuotaWarnings: Sendable {
                   AND (d.tenant_id, d.id) IN (SELECT tenant_id, id FROM webhook_deliveries
                                               WHERE status = 'pending' AND next_attempt_at <= now()
                                               ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-                RETURNING d.tenant_id, d.id, d.webhook_id, d.payload, d.attempts, w.url, w.sealed_secret
+                RETURNING d.tenant_id, d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.sealed_secret
                 """)
         } catch {
             return
         }
         for row in due.all {
             guard let tenantID = try? row.uuid("tenant_id"), let id = try? row.uuid("id"), let webhookID = try? row.uuid("webhook_id"),
-                let payload = try? row.string("payload"), let attempts = try? row.int("attempts"), let url = try? row.string("url"),
+                let event = try? row.string("event"), let payload = try? row.string("payload"), let attempts = try? row.int("attempts"), let url = try? row.string("url"),
                 let sealed = try? row.bytes("sealed_secret")
             else { continue }
             var status: Int?
             var failure: String?
             do {
                 let secret = try AESGCM.open(sealed, key: masterKey, associatedData: Array(webhookID.lowercasedString.utf8))
-                status = try await post(url: url, body: payload, secret: secret, deliveryID: id)
+                status = try await post(url: url, event: event, body: payload, secret: secret, deliveryID: id)
             } catch let failed as DeliveryFailure {
                 failure = failed.rawValue
             } catch {
@@ -179,7 +198,7 @@ public final class QuotaWarnings: Sendable {
     /// Posts one delivery to an address vetted just now, pinned for the connection (the name is
     /// still used for TLS and the Host header), without following redirects.
     /// - Returns: the HTTP status.
-    private func post(url: String, body: String, secret: [UInt8], deliveryID: UUID) async throws -> Int {
+    private func post(url: String, event: String, body: String, secret: [UInt8], deliveryID: UUID) async throws -> Int {
         let target: WebhookTarget
         let addresses: [String]
         do {
@@ -203,7 +222,7 @@ public final class QuotaWarnings: Sendable {
         request.headers.add(name: "X-Jarvis-Timestamp", value: timestamp)
         request.headers.add(name: "X-Jarvis-Signature", value: "v1=" + Hex.encode(signature))
         request.headers.add(name: "X-Jarvis-Delivery", value: deliveryID.lowercasedString)
-        request.headers.add(name: "X-Jarvis-Event", value: "quota.warning")
+        request.headers.add(name: "X-Jarvis-Event", value: event)
         request.body = .bytes(ByteBuffer(string: body))
         do {
             let response = try await client.execute(request, timeout: .seconds(15))

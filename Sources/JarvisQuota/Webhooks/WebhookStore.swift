@@ -29,7 +29,20 @@ public struct WebhookDelivery: Sendable {
 /// Webhooks and their delivery log, inside a tenant transaction. The secret is made here, shown
 /// once (the caller returns it), and stored sealed under the master key.
 public enum WebhookStore {
-    public static let events = ["quota.warning"]
+    public static let events = ["quota.warning", "rollout.aborted"]
+
+    /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
+    package static func enqueue(_ tx: Transaction, tenantID: UUID, event: String, payload: [String: String]) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var body = payload
+        body["tenant_id"] = tenantID.lowercasedString
+        try await tx.query(
+            """
+            INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event, payload)
+            SELECT tenant_id, $2::uuid, id, $3, $4 FROM webhooks WHERE tenant_id = $1 AND $3 = ANY(events)
+            """, [tenantID, UUIDv7.make(), event, String(decoding: try encoder.encode(body), as: UTF8.self)])
+    }
 
     /// Adds a webhook to a target already vetted (`WebhookTargetPolicy.vet`): the lookup is not
     /// done inside the transaction.
