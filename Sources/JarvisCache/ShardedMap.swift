@@ -1,5 +1,7 @@
 internal import Foundation
-internal import Synchronization
+// Public: the hot accessors are inlinable, so callers get them specialised to their types instead
+// of running the generic code through runtime metadata on every lookup.
+public import Synchronization
 
 /// A dictionary split into shards, each behind its own lock, so concurrent callers rarely meet:
 /// the credential cache, the quota engine's tenants and its allowances all keep their state in one.
@@ -7,12 +9,13 @@ internal import Synchronization
 /// Locking rule: a shard's lock is held only for the closure passed in, which must not suspend nor
 /// touch the same map again (another map's locks may be taken inside, always in the same order).
 public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    final class Shard: Sendable {
-        let values = Mutex<[Key: Value]>([:])
+    @usableFromInline final class Shard: Sendable {
+        @usableFromInline let values = Mutex<[Key: Value]>([:])
+        @usableFromInline init() {}
     }
 
-    private let shards: [Shard]
-    private let mask: Int
+    @usableFromInline let shards: [Shard]
+    @usableFromInline let mask: Int
 
     /// - Parameter minimumShards: rounded up to a power of two, and to at least 4 × the cores.
     public init(minimumShards: Int = 16) {
@@ -22,11 +25,11 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
         mask = count - 1
     }
 
-    @inline(__always)
-    private func shard(_ key: Key) -> Shard { shards[Int(truncatingIfNeeded: key.hashValue) & mask] }
+    @inlinable
+    func shard(_ key: Key) -> Shard { shards[Int(truncatingIfNeeded: key.hashValue) & mask] }
 
     /// Reads or changes `key`'s value (nil: absent) under its shard's lock.
-    @inline(__always)
+    @inlinable
     public func withValue<R>(_ key: Key, _ body: (inout Value?) throws -> R) rethrows -> R {
         try shard(key).values.withLock { values in
             var value = values[key]
@@ -41,7 +44,7 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
     }
 
     /// The value of `key`, if any.
-    @inline(__always)
+    @inlinable
     public subscript(key: Key) -> Value? { shard(key).values.withLock { $0[key] } }
 
     /// Changes or drops every value, shard by shard (`body` returns nil to drop).

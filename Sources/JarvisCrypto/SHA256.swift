@@ -31,11 +31,12 @@ public enum SHA256 {
 
     /// The first 8 bytes of SHA-256(`a` ‖ `separator` ‖ `b`), big-endian, without joining the
     /// inputs first: sticky assignment hashes an id and a subject on every resolve.
-    public static func prefix64(_ a: String, _ separator: UInt8, _ b: some StringProtocol) -> UInt64 {
+    /// Not generic: a generic across modules runs unspecialised, through runtime metadata.
+    public static func prefix64(_ a: String, _ separator: UInt8, _ b: String) -> UInt64 {
         var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var context = SHA256_CTX()
         var a = a
-        var b = String(b)
+        var b = b
         var separator = separator
         withUnsafeMutableBytes(of: &digest) { out in
             SHA256_Init(&context)

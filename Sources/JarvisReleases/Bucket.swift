@@ -6,7 +6,7 @@ internal import JarvisCrypto
 /// subjects, lowering it only removes them, and a subject always lands in the same bucket.
 public enum Bucket {
     /// - Parameter id: the rollout's or flag's id, lowercase.
-    public static func of(_ id: String, subject: some StringProtocol) -> Int {
+    public static func of(_ id: String, subject: String) -> Int {
         Int(SHA256.prefix64(id, 58, subject) % 10_000)
     }
 }

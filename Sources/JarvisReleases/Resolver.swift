@@ -40,15 +40,29 @@ public final class Resolver: Sendable {
         tenants.forEachShard { $0.removeAll() }
     }
 
+    /// A label of a prompt or model: one key, so a resolve is one hashed lookup.
+    struct LabelKey: Hashable, Sendable {
+        let kind: ReleaseKind
+        let name: String
+        let label: String
+
+        // The kind only tells a prompt from a model of the same name: compared, not hashed
+        // (a String-backed enum would hash its raw text).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(name)
+            hasher.combine(label)
+        }
+
+        static func == (a: LabelKey, b: LabelKey) -> Bool { a.kind == b.kind && a.name == b.name && a.label == b.label }
+    }
+
     /// One tenant's releases as loaded.
     final class Snapshot: Sendable {
-        let prompts: [String: [String: Target]]
-        let models: [String: [String: Target]]
+        let labels: [LabelKey: Target]
         let flags: [(flag: FeatureFlag, idText: String)]
 
-        init(prompts: [String: [String: Target]], models: [String: [String: Target]], flags: [(flag: FeatureFlag, idText: String)]) {
-            self.prompts = prompts
-            self.models = models
+        init(labels: [LabelKey: Target], flags: [(flag: FeatureFlag, idText: String)]) {
+            self.labels = labels
             self.flags = flags
         }
     }
@@ -111,7 +125,7 @@ public final class Resolver: Sendable {
     }
 
     static func answer(_ snapshot: Snapshot, _ kind: ReleaseKind, _ name: String, label: String, subject: String?) throws(ReleaseError) -> Answer? {
-        guard let target = (kind == .prompt ? snapshot.prompts : snapshot.models)[name]?[label] else { return nil }
+        guard let target = snapshot.labels[LabelKey(kind: kind, name: name, label: label)] else { return nil }
         return try choose(target, subject: subject)
     }
 
@@ -187,8 +201,7 @@ public final class Resolver: Sendable {
                 let version = try Models.decodeVersion(row)
                 modelVersions[version.id] = version
             }
-            var prompts: [String: [String: Target]] = [:]
-            var models: [String: [String: Target]] = [:]
+            var targets: [LabelKey: Target] = [:]
             for row in labels.all {
                 let label = try row.string("name")
                 let subjectID = try row.uuid("subject_id")
@@ -203,7 +216,7 @@ public final class Resolver: Sendable {
                                    Self.answer(prompt: name, label: label, candidate, rollout: (rolloutID, "candidate")))
                     }
                     let answer = Self.answer(prompt: name, label: label, stable, rollout: rolloutID.map { ($0, "stable") })
-                    prompts[name, default: [:]][label] = Target(stable: answer, rollout: rollout, retired: false)
+                    targets[LabelKey(kind: .prompt, name: name, label: label)] = Target(stable: answer, rollout: rollout, retired: false)
                 } else {
                     guard let name = modelNames[subjectID], let stable = modelVersions[versionID] else { continue }
                     var rollout: (idText: String, basisPoints: Int, candidate: Answer)?
@@ -212,7 +225,8 @@ public final class Resolver: Sendable {
                                    Self.answer(model: name, label: label, candidate, rollout: (rolloutID, "candidate")))
                     }
                     let answer = Self.answer(model: name, label: label, stable, rollout: rolloutID.map { ($0, "stable") })
-                    models[name, default: [:]][label] = Target(stable: answer, rollout: rollout, retired: stable.lifecycle == .retired)
+                    targets[LabelKey(kind: .model, name: name, label: label)] = Target(
+                        stable: answer, rollout: rollout, retired: stable.lifecycle == .retired)
                 }
             }
             let flags = try await tx.query(
@@ -221,7 +235,7 @@ public final class Resolver: Sendable {
                 let flag = try Flags.decode(row)
                 return (flag, flag.id.lowercasedString)
             }
-            return Snapshot(prompts: prompts, models: models, flags: flags)
+            return Snapshot(labels: targets, flags: flags)
         }
     }
 

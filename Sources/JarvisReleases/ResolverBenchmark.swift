@@ -20,17 +20,16 @@ public enum ResolverBenchmark {
         let tenantIDs = (0..<tenants).map { _ in UUIDv7.make() }
         let names = (0..<promptsPerTenant).map { "prompt-\($0)" }
         for tenantID in tenantIDs {
-            var prompts: [String: [String: Resolver.Target]] = [:]
+            var labels: [Resolver.LabelKey: Resolver.Target] = [:]
             for (index, name) in names.enumerated() {
                 let stable = Resolver.answer(prompt: name, label: "production", version(name, "1.0.0"), rollout: nil)
                 let rollout = UUIDv7.make()
                 let candidate = Resolver.answer(prompt: name, label: "production", version(name, "1.1.0"), rollout: (rollout, "candidate"))
-                prompts[name] = [
-                    "production": Resolver.Target(stable: stable, rollout: index.isMultiple(of: 2) ? (rollout.lowercasedString, 3_000, candidate) : nil, retired: false),
-                    "staging": Resolver.Target(stable: candidate, rollout: nil, retired: false),
-                ]
+                labels[.init(kind: .prompt, name: name, label: "production")] = Resolver.Target(
+                    stable: stable, rollout: index.isMultiple(of: 2) ? (rollout.lowercasedString, 3_000, candidate) : nil, retired: false)
+                labels[.init(kind: .prompt, name: name, label: "staging")] = Resolver.Target(stable: candidate, rollout: nil, retired: false)
             }
-            resolver.install(.init(prompts: prompts, models: [:], flags: []), for: tenantID)
+            resolver.install(.init(labels: labels, flags: []), for: tenantID)
         }
         let subjects = (0..<1_024).map { "user-\($0 * 7_919)" }
         var candidates = 0, answered = 0
