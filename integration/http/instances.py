@@ -21,10 +21,13 @@ def free_port():
 
 
 class Instance:
-    def __init__(self, tag, env=None, wait_ready=True):
+    def __init__(self, tag, env=None, wait_ready=True, ready_seconds=15):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environment = dict(os.environ, JARVIS_PORT=str(self.port), LOG_LEVEL="warning")
+        self.ready_seconds = ready_seconds
+        # As the main test server: any instance may be the one that delivers a webhook to a
+        # receiver the test runs on loopback.
+        environment = dict(os.environ, JARVIS_PORT=str(self.port), LOG_LEVEL="warning", JARVIS_WEBHOOK_ALLOW_LOOPBACK="1")
         environment.update(env or {})
         self.log = open(os.path.join(os.path.dirname(os.environ["JARVIS_SERVER_LOG"]), f"instance-{tag}-{self.port}.log"), "w")
         self.process = subprocess.Popen([os.environ["JARVIS_BIN"], "serve"], env=environment, stdout=self.log, stderr=subprocess.STDOUT)
@@ -32,7 +35,8 @@ class Instance:
             self.wait_ready(tag)
 
     def wait_ready(self, tag="instance"):
-        for _ in range(300):
+        deadline = time.monotonic() + self.ready_seconds
+        while time.monotonic() < deadline:
             try:
                 if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
@@ -40,7 +44,7 @@ class Instance:
                 pass
             assert self.process.poll() is None, f"instance {tag} exited"
             time.sleep(0.05)
-        raise AssertionError(f"instance {tag} never became ready")
+        raise AssertionError(f"instance {tag} not ready after {self.ready_seconds} s")
 
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:

@@ -167,8 +167,9 @@ def test_a_retry_after_kill_9_runs_at_once_instead_of_409(admin, base_url):
     instance, must run at once: nothing runs the first any more."""
     slug, _, _, _, _ = seeded_tenant(base_url, admin, role="tenant_admin")
     user = admin.post(f"{base_url}/v1/tenants/{slug}/users", json={"email": f"kill@{slug}.example"}).json()
-    # Slow password hashing on the victim, so the request is surely in flight when it dies.
-    victim = Instance("idem-victim", {"JARVIS_ARGON2_MEMORY_KIB": "1048576", "JARVIS_ARGON2_ITERATIONS": "8"})
+    # Slow password hashing on the victim (seconds per hash), so the request is surely in flight when
+    # it dies. It hashes once at start too (the decoy for unknown accounts): give it time to start.
+    victim = Instance("idem-victim", {"JARVIS_ARGON2_MEMORY_KIB": "524288", "JARVIS_ARGON2_ITERATIONS": "6"}, ready_seconds=90)
     key = uuid.uuid4().hex
     path = f"/v1/tenants/{slug}/users/{user['id']}/password"
     headers = {"Authorization": f"Bearer {os.environ['JARVIS_ADMIN_KEY']}", "Idempotency-Key": key}
