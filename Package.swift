@@ -109,6 +109,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "JarvisBilling",
+            dependencies: ["JarvisStore", "JarvisAudit", "JarvisAccess", "JarvisQuota"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "JarvisConfiguration",
             dependencies: [
                 "JarvisStore", "JarvisCrypto", "JarvisIdentity", "JarvisQuota",
@@ -120,7 +125,7 @@ let package = Package(
             name: "JarvisHTTP",
             dependencies: [
                 "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity", "JarvisCache", "JarvisQuota",
-                "JarvisConfiguration", "JarvisJSON", "JarvisReleases",
+                "JarvisConfiguration", "JarvisJSON", "JarvisReleases", "JarvisBilling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -151,7 +156,7 @@ let package = Package(
             name: "JarvisTests",
             dependencies: [
                 "JarvisHTTP", "JarvisStore", "JarvisCrypto", "JarvisAudit", "JarvisAccess", "JarvisTenancy", "JarvisIdentity",
-                "JarvisCache", "JarvisQuota", "JarvisConfiguration", "JarvisJSON", "JarvisReleases",
+                "JarvisCache", "JarvisQuota", "JarvisConfiguration", "JarvisJSON", "JarvisReleases", "JarvisBilling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

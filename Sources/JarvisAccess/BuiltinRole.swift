@@ -35,7 +35,7 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         case .tenantAdmin:
             return [
                 "documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read", "check:invoke",
-                "usage:read", "usage:write",
+                "usage:read", "usage:write", "billing:read",
             ]
         case .developer:
             // Developers write drafts (prompts, models, flags); operators ship them (publish, labels, rollouts).

@@ -109,6 +109,12 @@ import Testing
                 try #require(modelVersion.status == .created, "\(modelVersion.text)")
                 let flag = try await api.post("/v1/tenants/\(seeded.slug)/flags", ["key": "beta", "kind": "boolean", "default": "false"], key: seeded.adminKey)
                 try #require(flag.status == .created, "\(flag.text)")
+                // A negotiated price (the platform sets it in the tenant).
+                let price = try await api.post(
+                    "/v1/tenants/\(seeded.slug)/prices",
+                    ["model": "rls-model", "currency": "USD", "input_micros_per_million": 1, "output_micros_per_million": 2,
+                     "effective_from": "2026-01-01T00:00:00Z"])
+                try #require(price.status == .created, "\(price.text)")
                 // A webhook, and a warning (reserving 90% of the budget) with its delivery.
                 let hook = try await api.post("/v1/tenants/\(seeded.slug)/webhooks", ["url": "http://93.184.216.34/hook"], key: seeded.adminKey)
                 try #require(hook.status == .created, "\(hook.text)")

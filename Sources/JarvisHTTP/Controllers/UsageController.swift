@@ -80,8 +80,10 @@ struct UsageController {
             let events: Int64
             let inputTokens: Int64
             let outputTokens: Int64
+            let costMicros: Int64
+            let unpricedEvents: Int64
 
-            enum CodingKeys: String, CodingKey { case key, events, inputTokens, outputTokens }
+            enum CodingKeys: String, CodingKey { case key, events, inputTokens, outputTokens, costMicros, unpricedEvents }
 
             func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
@@ -89,6 +91,8 @@ struct UsageController {
                 try container.encode(events, forKey: .events)
                 try container.encode(inputTokens, forKey: .inputTokens)
                 try container.encode(outputTokens, forKey: .outputTokens)
+                try container.encode(costMicros, forKey: .costMicros)
+                try container.encode(unpricedEvents, forKey: .unpricedEvents)
             }
         }
 
@@ -105,6 +109,10 @@ struct UsageController {
             from: request.query("from"), to: request.query("to"), groupBy: request.query("group_by"), in: scope)
         return SummaryBody(
             tenantId: scope.tenantID.lowercasedString, from: summary.from, to: summary.to, groupBy: summary.grouping.rawValue,
-            items: summary.lines.map { .init(key: $0.key, events: $0.events, inputTokens: $0.inputTokens, outputTokens: $0.outputTokens) })
+            items: summary.lines.map {
+                .init(
+                    key: $0.key, events: $0.events, inputTokens: $0.inputTokens, outputTokens: $0.outputTokens, costMicros: $0.costMicros,
+                    unpricedEvents: $0.unpricedEvents)
+            })
     }
 }

@@ -2,6 +2,7 @@ internal import Hummingbird
 internal import HTTPTypes
 internal import Foundation
 internal import JarvisAccess
+internal import JarvisBilling
 internal import JarvisIdentity
 internal import JarvisQuota
 internal import JarvisReleases
@@ -29,6 +30,8 @@ extension Problem {
         case let denial as QuotaDenial:
             return (from(denial), false)
         case let error as ReleaseError:
+            return (from(error), false)
+        case let error as BillingError:
             return (from(error), false)
         case let error as StoreError:
             return from(error)
@@ -134,6 +137,14 @@ extension Problem {
         switch error {
         case .invalid(let detail): return .invalid(detail)
         case .notFound(let what): return .notFound("no \(what)")
+        case .conflict(let detail): return Problem(.conflict, "conflict", detail)
+        }
+    }
+
+    static func from(_ error: BillingError) -> Problem {
+        switch error {
+        case .notFound(let what): return .notFound("no \(what)")
+        case .invalid(let detail): return .invalid(detail)
         case .conflict(let detail): return Problem(.conflict, "conflict", detail)
         }
     }

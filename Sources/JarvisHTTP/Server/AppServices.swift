@@ -5,6 +5,7 @@ internal import JarvisAudit
 internal import JarvisIdentity
 internal import JarvisQuota
 internal import JarvisReleases
+internal import JarvisBilling
 internal import JarvisStore
 internal import JarvisTenancy
 
@@ -29,6 +30,7 @@ struct AppServices: Sendable {
     /// Refused permissions become security events (asynchronous, never on the request's path).
     let securityEvents: SecurityEventWriter
     let releases: ReleaseServices
+    let prices: PriceBook
 
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
     /// Another tenant is a 404 for everyone but super admins: existence does not leak.

@@ -10,6 +10,7 @@ public import JarvisQuota
 internal import JarvisAccess
 internal import JarvisTenancy
 public import JarvisReleases
+internal import JarvisBilling
 internal import Foundation
 
 /// Builds the application from its configuration: `jarvis serve` runs what this returns, and the
@@ -108,7 +109,7 @@ public struct JarvisApplication: Sendable {
             leases: Leases(app: app, warnings: warnings),
             webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
             identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents,
-            releases: releases)
+            releases: releases, prices: PriceBook(app: app, platform: platform))
 
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
@@ -172,6 +173,9 @@ public struct JarvisApplication: Sendable {
         usage.addStorageRoutes(to: v1.group("storage"))
         usage.addIngestRoutes(to: v1.group("usage"))
         usage.addReportRoutes(to: tenant.group("usage"))
+        let prices = PriceController(services: services)
+        prices.addPriceRoutes(to: tenant.group("prices"))
+        prices.addUsageRoutes(to: tenant.group("usage"))
         LeaseController(services: services).addRoutes(to: v1.group("leases"))
         let prompts = tenant.group("prompts"), models = tenant.group("models")
         PromptController(services: services).addRoutes(to: prompts)

@@ -1,10 +1,10 @@
-internal import Foundation
-internal import JarvisStore
+package import Foundation
+package import JarvisStore
 
 /// The SQL of usage ingestion: one statement (so one round trip, atomic) that stores the keys (the
 /// idempotency check), the events whose keys were new, and their day rollup, from arrays bound as
 /// parameters.
-enum UsageLedger {
+package enum UsageLedger {
     /// - Returns: for each event, whether it was stored now (false: its key was seen before).
     static func insert(_ platform: Database, _ events: [UsageEvent]) async throws -> [Bool] {
         // Within the batch the first event with a key wins; later ones are duplicates.
@@ -42,22 +42,30 @@ enum UsageLedger {
                 SELECT tenant_id, idempotency_key, id FROM input ORDER BY tenant_id, idempotency_key
                 ON CONFLICT DO NOTHING
                 RETURNING event_id
+            ), rated AS (
+                -- The billing module's price book rates each new event (jarvis_rate, migration 0016).
+                SELECT i.*, r.price_id, r.cost_micros
+                FROM input i JOIN keys k ON k.event_id = i.id
+                LEFT JOIN LATERAL jarvis_rate(i.tenant_id, i.model, i.model_version, i.occurred_at, i.input_tokens, i.output_tokens) r ON true
             ), stored AS (
                 INSERT INTO usage_events (tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
-                                          input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt)
-                SELECT i.* FROM input i JOIN keys k ON k.event_id = i.id
+                                          input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt,
+                                          price_id, cost_micros)
+                SELECT * FROM rated
             ), rolled AS (
-                INSERT INTO usage_daily (tenant_id, day, principal_id, model, events, input_tokens, output_tokens)
-                SELECT i.tenant_id, (i.occurred_at AT TIME ZONE 'UTC')::date,
-                       COALESCE(i.principal_id, '00000000-0000-0000-0000-000000000000'), i.model,
-                       count(*), sum(i.input_tokens), sum(i.output_tokens)
-                FROM input i JOIN keys k ON k.event_id = i.id
+                INSERT INTO usage_daily (tenant_id, day, principal_id, model, events, input_tokens, output_tokens, cost_micros, unpriced_events)
+                SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date,
+                       COALESCE(principal_id, '00000000-0000-0000-0000-000000000000'), model,
+                       count(*), sum(input_tokens), sum(output_tokens), COALESCE(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL)
+                FROM rated
                 GROUP BY 1, 2, 3, 4
                 ORDER BY 1, 2, 3, 4
                 ON CONFLICT (tenant_id, day, principal_id, model) DO UPDATE SET
                     events = usage_daily.events + EXCLUDED.events,
                     input_tokens = usage_daily.input_tokens + EXCLUDED.input_tokens,
-                    output_tokens = usage_daily.output_tokens + EXCLUDED.output_tokens
+                    output_tokens = usage_daily.output_tokens + EXCLUDED.output_tokens,
+                    cost_micros = usage_daily.cost_micros + EXCLUDED.cost_micros,
+                    unpriced_events = usage_daily.unpriced_events + EXCLUDED.unpriced_events
             )
             SELECT event_id FROM keys
             """, parameters)
@@ -65,5 +73,35 @@ enum UsageLedger {
         var accepted = [Bool](repeating: false, count: events.count)
         for (n, index) in fresh.enumerated() where stored.contains(ids[n]) { accepted[index] = true }
         return accepted
+    }
+
+    /// Rates the tenant's events stored without a price, with the price book as it is now (the
+    /// price in force when each occurred), and moves their cost into the day rollup — one
+    /// statement, in the caller's transaction (the billing module audits it there).
+    package static func rerate(_ tx: Transaction, tenantID: UUID) async throws -> (events: Int64, costMicros: Int64) {
+        let row = try await tx.query(
+            """
+            WITH rated AS (
+                UPDATE usage_events e SET price_id = r.price_id, cost_micros = r.cost_micros
+                FROM usage_events x
+                CROSS JOIN LATERAL jarvis_rate(x.tenant_id, x.model, x.model_version, x.occurred_at, x.input_tokens, x.output_tokens) r
+                WHERE e.tenant_id = $1 AND e.cost_micros IS NULL
+                  AND x.tenant_id = e.tenant_id AND x.occurred_at = e.occurred_at AND x.id = e.id
+                RETURNING e.tenant_id, e.occurred_at, e.principal_id, e.model, e.cost_micros
+            ), days AS (
+                SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+                       COALESCE(principal_id, '00000000-0000-0000-0000-000000000000') AS principal_id, model,
+                       sum(cost_micros) AS cost, count(*) AS events
+                FROM rated GROUP BY 1, 2, 3, 4
+            ), rolled AS (
+                UPDATE usage_daily d SET cost_micros = d.cost_micros + days.cost, unpriced_events = d.unpriced_events - days.events
+                FROM days
+                WHERE d.tenant_id = days.tenant_id AND d.day = days.day AND d.principal_id = days.principal_id AND d.model = days.model
+                RETURNING 1
+            )
+            SELECT count(*) AS events, COALESCE(sum(cost_micros), 0) AS cost_micros, (SELECT count(*) FROM rolled) AS days FROM rated
+            """, [tenantID]
+        ).first
+        return (Int64(try row?.int("events") ?? 0), Int64(try row?.int("cost_micros") ?? 0))
     }
 }

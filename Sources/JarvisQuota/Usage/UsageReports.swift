@@ -1,4 +1,4 @@
-internal import Foundation
+public import Foundation
 public import JarvisStore
 public import JarvisAccess
 
@@ -55,6 +55,10 @@ public struct UsageReports: Sendable {
         public let events: Int64
         public let inputTokens: Int64
         public let outputTokens: Int64
+        /// In micro-units of the price book's currency; events without a price add nothing here
+        /// and are counted in `unpricedEvents`.
+        public let costMicros: Int64
+        public let unpricedEvents: Int64
     }
 
     /// - Parameters: first and last day (inclusive), as `YYYY-MM-DD`.
@@ -69,13 +73,44 @@ public struct UsageReports: Sendable {
         }
         let rows = try await tx.query(
             """
-            SELECT \(key) AS key, sum(events) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+            SELECT \(key) AS key, sum(events) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                   sum(cost_micros) AS cost_micros, sum(unpriced_events) AS unpriced_events
             FROM usage_daily WHERE tenant_id = $1 AND day BETWEEN $2::date AND $3::date
             GROUP BY 1 ORDER BY 1
             """, [tenantID, from, to])
         return try rows.all.map { row in
             Line(key: try row.optionalString("key"), events: Int64(try row.int("events")),
-                 inputTokens: Int64(try row.int("input_tokens")), outputTokens: Int64(try row.int("output_tokens")))
+                 inputTokens: Int64(try row.int("input_tokens")), outputTokens: Int64(try row.int("output_tokens")),
+                 costMicros: Int64(try row.int("cost_micros")), unpricedEvents: Int64(try row.int("unpriced_events")))
+        }
+    }
+
+    /// Usage no price applied to, by model and version, for finance to price (then re-rate).
+    public struct Unpriced: Sendable {
+        public let model: String
+        public let modelVersion: String?
+        public let events: Int64
+        public let inputTokens: Int64
+        public let outputTokens: Int64
+        public let first: Date
+        public let last: Date
+    }
+
+    public func unpriced(in scope: TenantScope) async throws -> [Unpriced] {
+        try await app.withTenant(scope.tenantID) { tx in
+            try await tx.query(
+                """
+                SELECT model, model_version, count(*) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                       min(occurred_at) AS first, max(occurred_at) AS last
+                FROM usage_events WHERE tenant_id = $1 AND cost_micros IS NULL
+                GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 1000
+                """, [scope.tenantID]
+            ).all.map { row in
+                Unpriced(
+                    model: try row.string("model"), modelVersion: try row.optionalString("model_version"), events: Int64(try row.int("events")),
+                    inputTokens: Int64(try row.int("input_tokens")), outputTokens: Int64(try row.int("output_tokens")),
+                    first: try row.date("first"), last: try row.date("last"))
+            }
         }
     }
 }
