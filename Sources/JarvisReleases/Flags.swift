@@ -3,8 +3,8 @@ public import JarvisAccess
 public import JarvisStore
 internal import JarvisAudit
 
-/// Feature flags of one tenant, each change in its own transaction, audited, and seen by every
-/// instance's resolver through the change feed.
+/// Feature flags of one tenant, each change in its own transaction, audited, and seen by this
+/// instance's resolver at commit and by every other instance's through NOTIFY.
 public struct Flags: Sendable {
     let app: Database
 
@@ -41,6 +41,7 @@ public struct Flags: Sendable {
                 [scope.tenantID, UUIDv7.make(), key, definition.description, definition.kind.rawValue, try JSONText.encode(definition.variants),
                  definition.defaultValue, try JSONText.encode(definition.rules), definition.enabled, scope.caller.principalID],
                 onConflict: ReleaseError.conflict("a flag '\(key)' exists"))
+            tx.noteChange(scope.tenantID)
             let flag = try Self.decode(rows.first!)
             try await AuditLog.record(
                 tx, tenantID: scope.tenantID, actor: scope.actor, action: "flag.create", targetType: "flag", targetID: key,
@@ -78,6 +79,7 @@ public struct Flags: Sendable {
                 """,
                 [scope.tenantID, current.id, definition.description, try JSONText.encode(definition.variants), definition.defaultValue,
                  try JSONText.encode(definition.rules), definition.enabled])
+            tx.noteChange(scope.tenantID)
             var details: [String: AuditValue] = ["enabled": .bool(definition.enabled), "rules": .int(definition.rules.count)]
             if enabled == false && current.enabled { details["kill_switch"] = .bool(true) }
             try await AuditLog.record(tx, tenantID: scope.tenantID, actor: scope.actor, action: "flag.update", targetType: "flag", targetID: key, details: details)
@@ -88,6 +90,7 @@ public struct Flags: Sendable {
     public func delete(_ key: String, in scope: TenantScope) async throws {
         try await app.withTenant(scope.tenantID) { tx in
             let current = try await Self.flag(tx, tenantID: scope.tenantID, key: key)
+            tx.noteChange(scope.tenantID)
             try await tx.query("DELETE FROM feature_flags WHERE tenant_id = $1 AND id = $2", [scope.tenantID, current.id])
             try await AuditLog.record(tx, tenantID: scope.tenantID, actor: scope.actor, action: "flag.delete", targetType: "flag", targetID: key)
         }

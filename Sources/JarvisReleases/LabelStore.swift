@@ -48,6 +48,7 @@ enum LabelStore {
     ) async throws -> ReleaseLabel {
         try validateName(name)
         let existing = try await get(tx, tenantID: tenantID, kind: kind, subjectID: subjectID, name: name)
+        tx.noteChange(tenantID)
         let labelID = existing?.id ?? UUIDv7.make()
         if existing == nil {
             try await tx.query(

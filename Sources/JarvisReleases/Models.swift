@@ -107,6 +107,8 @@ public struct Models: Sendable {
             {
                 throw ReleaseError.conflict("version \(current.version) is labelled; move the labels before retiring it")
             }
+            // A retired version is refused by every resolver; the platform's tenant id drops every tenant.
+            tx.noteChange(scope.tenantID)
             let rows = try await tx.query(
                 "UPDATE model_versions SET lifecycle = $3 WHERE tenant_id = $1 AND id = $2 RETURNING \(Self.versionColumns)",
                 [scope.tenantID, current.id, lifecycle.rawValue])

@@ -38,6 +38,8 @@ enum RolloutStore {
         all["label"] = .string(rollout.labelName)
         all["stable_version"] = .string(rollout.stableVersion.description)
         all["candidate_version"] = .string(rollout.candidateVersion.description)
+        // Every rollout change alters who gets which version: this instance's resolver drops the tenant at commit.
+        tx.noteChange(rollout.tenantID)
         try await AuditLog.record(
             tx, tenantID: rollout.tenantID, actor: actor, action: "rollout.\(action)", targetType: "rollout", targetID: rollout.id.lowercasedString,
             details: all)

@@ -125,8 +125,16 @@ import Testing
             let back = try await api.post("/v1/tenants/\(tenant.slug)/prompts/greet/labels/production/rollback", [:], key: tenant.adminKey)
             #expect(back["version"] == "1.0.0", "\(back.text)")
             #expect(try await api.get(resolve, key: reader.key)["version"] == "1.0.0")
+            // Read-your-writes on the committing instance, not "soon, once the NOTIFY is back":
+            // every move is answered by the very next resolve.
+            for round in 0..<10 {
+                let version = round % 2 == 0 ? "1.1.0" : "1.0.0"
+                let label = "/v1/tenants/\(tenant.slug)/prompts/greet/labels/production"
+                #expect(try await api.request(.put, label, key: tenant.adminKey, body: API.encode(["version": version])).status == .ok)
+                #expect(try await api.get(resolve, key: reader.key)["version"] == version, "round \(round)")
+            }
             let history = try await api.get("/v1/tenants/\(tenant.slug)/prompts/greet/labels/production/history", key: tenant.adminKey)
-            #expect(history.items.compactMap { $0["reason"] as? String } == ["rollback", "move", "move"])
+            #expect(history.items.compactMap { $0["reason"] as? String } == Array(repeating: "move", count: 10) + ["rollback", "move", "move"])
             let audit = try await api.get("/v1/tenants/\(tenant.slug)/audit-events?action=label.rollback", key: tenant.adminKey)
             #expect(audit.items.count == 1, "\(audit.text)")
         }
@@ -288,8 +296,12 @@ import Testing
             #expect(try await value(["subject": "x", "principal_id": UUIDv7.make().lowercasedString], key: reader.key) == "light")
             // A flag whose default is not one of its values is refused.
             try await api.post(flags, ["key": "broken", "kind": "boolean", "default": "maybe"], key: tenant.adminKey).expectProblem(.badRequest)
-            #expect(try await api.patch("\(flags)/theme", ["enabled": false], key: tenant.adminKey).status == .ok)
-            #expect(try await value([:], key: reader.key) == "light")
+            // The kill switch holds from the next request on this instance, every time.
+            for round in 0..<10 {
+                let enabled = round % 2 == 1
+                #expect(try await api.patch("\(flags)/theme", ["enabled": enabled], key: tenant.adminKey).status == .ok)
+                #expect(try await value([:], key: reader.key) == (enabled ? "blue" : "light"), "round \(round)")
+            }
             try await api.post("/v1/resolve/flags", ["subject": 5], key: reader.key).expectProblem(.badRequest)
         }
     }
