@@ -24,9 +24,12 @@ public struct IdentityConfiguration: Sendable {
     /// Extra time a rotated-out key verifies, covering instances that signed with it until their
     /// next key reload (every few seconds).
     public var rotationGrace: Double = 60
+    /// How often each instance reloads the signing keys (seconds).
+    public var keyRefresh: Double = 5
 
     public init() {}
 
-    /// How long a rotated-out key must keep verifying: the longest a token it signed can live.
-    public var verifyWindow: Double { accessTokenTTL + leeway + rotationGrace }
+    /// How long a rotated-out key must keep verifying: the longest a token it signed can live. Never
+    /// less than one key reload: until theirs, other instances still sign with the old key.
+    public var verifyWindow: Double { accessTokenTTL + leeway + max(rotationGrace, keyRefresh) }
 }

@@ -31,7 +31,8 @@ import Testing
             #expect(after.split(separator: ".").first.flatMap(Base64URLTestDecode)?["kid"] as? String == newKid)
 
             // Past the old key's window it is retired: its token fails, the JWKS drops it.
-            try await Task.sleep(for: .milliseconds(2600))
+            // The window is the TTL (2 s) plus one key reload (1 s in the tests).
+            try await Task.sleep(for: .milliseconds(3600))
             try await jarvis.signingKeys.reload()
             try await api.get("/v1/me", key: before).expectProblem(.unauthorized)
             let kids = try await Self.kids(api)

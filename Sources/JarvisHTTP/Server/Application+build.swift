@@ -79,7 +79,7 @@ public struct JarvisApplication: Sendable {
 
         let settings = configuration.identity
         let keyStore = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
-        signingKeys = SigningKeyRing(store: keyStore, logger: logger)
+        signingKeys = SigningKeyRing(store: keyStore, refreshInterval: .milliseconds(Int(configuration.identity.keyRefresh * 1_000)), logger: logger)
         passwordHasher = try PasswordHasher(parameters: settings.argon2, concurrency: settings.hashConcurrency)
         let authenticator = Authenticator(
             platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed,

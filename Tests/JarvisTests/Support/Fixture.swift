@@ -41,6 +41,8 @@ enum Fixture {
             var configuration = try ServerConfiguration.fromEnvironment(environment)
             configuration.migrationsDirectory = repositoryRoot + "/Migrations"
             configuration.openAPIPath = repositoryRoot + "/openapi/openapi.yaml"
+            // Key rotations of one test (some with no grace) reach every test's instance within a second.
+            configuration.identity.keyRefresh = 1
             return configuration
         } catch {
             fatalError("test configuration: \(error); run the tests with `make test`")
