@@ -143,7 +143,7 @@ let package = Package(
             name: "jarvis",
             dependencies: [
                 "JarvisHTTP", "JarvisStore", "JarvisIdentity", "JarvisTenancy", "JarvisAccess", "JarvisAudit", "JarvisCache", "JarvisCrypto",
-                "JarvisConfiguration", "JarvisQuota", "JarvisReleases",
+                "JarvisConfiguration", "JarvisQuota", "JarvisReleases", "JarvisBilling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

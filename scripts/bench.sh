@@ -37,6 +37,13 @@ if [ "$seeded" != "$TENANTS" ] || [ "$(wc -l < "$SEED_KEYS" 2>/dev/null || echo 
   mv "$SEED_KEYS.tmp" "$SEED_KEYS"
   psql "$JARVIS_OWNER_DATABASE_URL" -qc "ANALYZE" >/dev/null
 fi
+# The finance data set: 10,000,000 rated usage events over the seeded tenants and three months.
+if [ "$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT EXISTS (SELECT 1 FROM usage_daily WHERE model = 'bench-m0')")" != t ]; then
+  log "seeding 10,000,000 usage events over $TENANTS tenants and three months (once per bench database)"
+  start=$(date +%s)
+  (cd "$ROOT/scripts/bench" && psql "$JARVIS_PLATFORM_DATABASE_URL" -X -q -f usage-seed.sql >/dev/null)
+  echo "bench finance_seed_seconds $(($(date +%s) - start)) s"
+fi
 ADMIN_KEY=$("$BIN" bootstrap --additional "bench-$(date +%s)-$$" | tail -n 1)
 
 log "in-process figures (one core)"
@@ -83,6 +90,9 @@ for n in $(seq 1 10); do
   api -X POST "$URL/v1/tenants/$SLUG/flags" \
     -d "{\"key\":\"flag-$n\",\"kind\":\"boolean\",\"default\":\"false\",\"rules\":[{\"roles\":[\"tenant_admin\"],\"value\":\"true\"},{\"attributes\":{\"plan\":[\"enterprise\"]},\"value\":\"true\"},{\"percentage\":$((n * 10)),\"value\":\"true\"}]}" >/dev/null
 done
+
+# The reported model has a platform price, so ingestion rates every event (a rerun finds it there).
+api -X POST "$URL/v1/tenants/platform/prices" -d '{"model":"bench-model","currency":"USD","input_micros_per_million":500000,"output_micros_per_million":1500000,"effective_from":"2000-01-01T00:00:00Z"}' >/dev/null 2>&1 || true
 
 post_script() {  # a wrk script that POSTs $1 as JSON
   printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n' "$(printf '%s' "$1" | jq -Rs .)" > "$2"
@@ -179,3 +189,47 @@ ratio me_jwt_vs_baseline_ratio me_jwt baseline
 ratio login_vs_baseline_ratio login baseline
 ratio login_unknown_vs_wrong_password_ratio login_unknown_email login_wrong_password
 echo "bench server_rss_after_run $(($(rss) / 1024 / 1024)) MiB"
+
+# Ingestion without rating, on a second server of the same build and database, for the ratio.
+log "usage ingestion with rating off (a second server)"
+JARVIS_PORT=$((PORT + 1)) LOG_LEVEL=error JARVIS_USAGE_RATING_OFF=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \
+  "$BIN" serve > "$OUT/server-unrated.log" 2>&1 &
+UNRATED_PID=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$((PORT + 1))/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+BENCH_KIND=usage_batch BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_batch1000_unrated 16 -s "$lua" "http://127.0.0.1:$((PORT + 1))"
+kill "$UNRATED_PID"; wait "$UNRATED_PID" 2>/dev/null || true
+# Rated again right after, so the two figures see the same database size.
+BENCH_KIND=usage_batch BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_batch1000_rated 16 -s "$lua" "$URL"
+ratio usage_batch_rated_vs_unrated_ratio usage_batch1000_rated usage_batch1000_unrated
+
+# Finance reports over the 10,000,000 events (the day rollup; statements from the events).
+log "finance: reports and exports over 10,000,000 events"
+MONTH_START=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m-01)
+MONTH_END=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m-%d)
+FIRST_DAY=$(date -u -d "$(date -u +%Y-%m-01) -3 month" +%Y-%m-%d)
+median_ms() {  # median_ms URL: the median of 11 timed GETs, in milliseconds
+  for _ in $(seq 1 11); do curl -fsS -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $ADMIN_KEY" "$1"; done \
+    | sort -n | sed -n 6p | awk '{ printf "%.1f", $1 * 1000 }'
+}
+echo "bench finance_one_tenant_month_by_model $(median_ms "$URL/v1/tenants/seed-t00001/usage?from=$MONTH_START&to=$MONTH_END&group_by=model") ms"
+echo "bench finance_one_tenant_month_statement $(median_ms "$URL/v1/tenants/seed-t00001/statements/${MONTH_START:0:7}") ms"
+echo "bench finance_all_tenants_month_by_model $(median_ms "$URL/v1/usage/export?from=$MONTH_START&to=$MONTH_END&group_by=model") ms"
+echo "bench finance_all_tenants_month_by_tenant_and_model $(median_ms "$URL/v1/usage/export?from=$MONTH_START&to=$MONTH_END&group_by=tenant,model") ms"
+# The largest export: every tenant, day, model version and cost center of three months, as CSV,
+# with the server's RSS sampled while it streams.
+RSS_START=$(rss)
+( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null && [ ! -f "$OUT/export.done" ]; do
+    now=$(rss); [ "$now" -gt "$peak" ] && peak=$now; echo "$peak" > "$OUT/export.rss"; sleep 0.1; done ) &
+SAMPLER=$!
+rm -f "$OUT/export.done"
+curl -fsS -o "$OUT/export.csv" -w '%{time_starttransfer} %{time_total}\n' -H "Authorization: Bearer $ADMIN_KEY" \
+  "$URL/v1/usage/export?from=$FIRST_DAY&to=$MONTH_END&group_by=tenant,day,model,model_version,cost_center&format=csv" > "$OUT/export.time"
+touch "$OUT/export.done"; wait "$SAMPLER" 2>/dev/null || true
+ROWS=$(($(wc -l < "$OUT/export.csv") - 1))
+read -r FIRST_BYTE TOTAL < "$OUT/export.time"
+echo "bench finance_export_rows $ROWS rows"
+echo "bench finance_export_first_byte $(awk -v t="$FIRST_BYTE" 'BEGIN { printf "%.0f", t * 1000 }') ms"
+echo "bench finance_export_rows_per_second $(awk -v r="$ROWS" -v t="$TOTAL" 'BEGIN { printf "%.0f", r / t }') rows/s"
+echo "bench finance_export_bytes_per_second $(awk -v b="$(stat -c %s "$OUT/export.csv")" -v t="$TOTAL" 'BEGIN { printf "%.0f", b / t / 1048576 }') MiB/s"
+echo "bench finance_export_server_rss_growth $((($(cat "$OUT/export.rss") - RSS_START) / 1024 / 1024)) MiB"
+rm -f "$OUT/export.csv"

@@ -22,6 +22,17 @@ if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$WANT" ]; then
   echo "$WANT" > "$VENV/.requirements.sha256"
 fi
 
+# The FinOps Foundation's FOCUS validator, in a virtualenv of its own (it pins pandas and friends).
+FOCUS_VENV="$DATA/focus-venv"
+WANT=$(sha256sum integration/focus-requirements.txt | cut -c1-64)
+if [ "$(cat "$FOCUS_VENV/.requirements.sha256" 2>/dev/null)" != "$WANT" ]; then
+  log "installing focus-validator (integration/focus-requirements.txt) into $FOCUS_VENV"
+  python3 -m venv "$FOCUS_VENV"
+  "$FOCUS_VENV/bin/pip" install -q --disable-pip-version-check -r integration/focus-requirements.txt
+  echo "$WANT" > "$FOCUS_VENV/.requirements.sha256"
+fi
+export JARVIS_FOCUS_VENV="$FOCUS_VENV"
+
 load_secrets jarvis_test
 log "building"
 swift_build --build-tests
@@ -55,6 +66,7 @@ make_tenant() {
 }
 export JARVIS_SCHEMATHESIS_TENANT=$(make_tenant "st-$(date +%s)-$$")
 export JARVIS_SCHEMATHESIS_VICTIM=$(make_tenant "st-victim-$(date +%s)-$$")
+export JARVIS_SCHEMATHESIS_PERIOD=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 "$VENV/bin/python" integration/seed_releases.py "$JARVIS_SCHEMATHESIS_TENANT"
 "$VENV/bin/schemathesis" --config-file integration/schemathesis.toml run openapi/openapi.yaml \
   --url "$JARVIS_URL" -H "Authorization: Bearer $ADMIN_KEY" \

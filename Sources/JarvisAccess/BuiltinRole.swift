@@ -1,10 +1,12 @@
-/// The roles every tenant has. Their hierarchy: super_admin > tenant_admin > developer, operator > viewer.
+/// The roles every tenant has. Their hierarchy: super_admin > tenant_admin > developer, operator > viewer,
+/// and tenant_admin > finance (a tenant's figures and exports, nothing else).
 public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
     case superAdmin = "super_admin"
     case tenantAdmin = "tenant_admin"
     case developer
     case `operator`
     case viewer
+    case finance
 
     public var name: String { rawValue }
 
@@ -15,6 +17,8 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         case .developer: return "Builds on the platform: documents, chat, workflows; drafts prompts, models and flags."
         case .operator: return "Runs and watches workflows; publishes versions, moves labels and runs rollouts."
         case .viewer: return "Reads a tenant's documents, chats, workflows, prompts, models, rollouts and flags."
+        case .finance:
+            return "Reads a tenant's usage, cost, budgets and statements and exports them. Bound to a platform principal: every tenant's."
         }
     }
 
@@ -22,9 +26,9 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
     public var inherits: [BuiltinRole] {
         switch self {
         case .superAdmin: return [.tenantAdmin]
-        case .tenantAdmin: return [.developer, .operator]
+        case .tenantAdmin: return [.developer, .operator, .finance]
         case .developer, .operator: return [.viewer]
-        case .viewer: return []
+        case .viewer, .finance: return []
         }
     }
 
@@ -35,7 +39,7 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         case .tenantAdmin:
             return [
                 "documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read", "check:invoke",
-                "usage:read", "usage:write", "billing:read",
+                "usage:write",
             ]
         case .developer:
             // Developers write drafts (prompts, models, flags); operators ship them (publish, labels, rollouts).
@@ -43,6 +47,7 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         case .operator: return ["workflow:execute", "prompt:publish", "model:publish", "rollout:write"]
         case .viewer:
             return ["tenant:read", "documents:read", "chat:read", "workflow:read", "prompt:read", "model:read", "rollout:read", "flag:read"]
+        case .finance: return ["tenant:read", "usage:read", "billing:read", "billing:export"]
         }
     }
 

@@ -73,10 +73,16 @@ public final class Caller: Sendable {
         return Array(Set(names)).sorted()
     }
 
-    /// True when this caller may use `permission` on `tenantID`'s resources:
-    /// its own tenant with the permission, or any tenant as a super admin (within its scope).
+    /// Permissions a platform principal holds for every tenant (platform finance reads and exports
+    /// every tenant's figures; `billing:admin` prices and closes them).
+    public static let platformWide: Set<String> = ["usage:read", "billing:read", "billing:export", "billing:admin"]
+
+    /// True when this caller may use `permission` on `tenantID`'s resources: its own tenant with the
+    /// permission, any tenant as a super admin (within its scope), or any tenant for a platform
+    /// principal holding one of the `platformWide` permissions.
     public func may(_ permission: Permission, in tenantID: UUID) -> Bool {
         if isSuperAdmin { return scope?.allows(permission) ?? true }
+        if self.tenantID == PlatformTenant.id && Self.platformWide.contains(permission.name) { return allows(permission) }
         return tenantID == self.tenantID && allows(permission)
     }
 

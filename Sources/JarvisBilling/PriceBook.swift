@@ -43,6 +43,13 @@ public struct PriceBook: Sendable {
         id, tenant_id, model, model_version, plan, currency, input_micros_per_million, output_micros_per_million, effective_from, created_at
         """
     public static let maxMicrosPerMillion: Int64 = 1_000_000_000_000
+    /// The currency reports name while the price book is still empty (every cost is then zero).
+    static let defaultCurrency = "USD"
+
+    /// The price book's one currency.
+    static func currency(_ platform: Database) async throws -> String {
+        try await platform.query("SELECT currency FROM prices LIMIT 1", [], idempotent: true).first?.string("currency") ?? defaultCurrency
+    }
 
     /// Adds a price to the scope's tenant (the platform tenant: a platform-wide price). The whole
     /// book is in one currency, so totals never mix currencies.

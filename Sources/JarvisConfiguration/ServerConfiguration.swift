@@ -39,6 +39,9 @@ public struct ServerConfiguration: Sendable {
     public var connections = ConnectionLimits()
     /// Mounts the bare `/_bench/baseline` endpoint (benchmarks only).
     public var benchBaseline = false
+    /// Off: usage is stored unpriced (listed, and rated later by a re-rating) instead of rated as it
+    /// is stored (`JARVIS_USAGE_RATING_OFF=1`; the benchmark measures what rating costs with it).
+    public var usageRatingOff = false
 
     public init(
         appDatabase: DatabaseConfiguration, platformDatabase: DatabaseConfiguration, apiKeyPepper: [UInt8], masterKey: [UInt8]
@@ -101,6 +104,7 @@ public struct ServerConfiguration: Sendable {
         configuration.connections.idleTimeout = try settings.seconds("JARVIS_HTTP_IDLE_TIMEOUT_SECONDS", 75, 1...3600)
         configuration.connections.shutdownGrace = try settings.seconds("JARVIS_SHUTDOWN_GRACE_SECONDS", 20, 0...3600)
         configuration.benchBaseline = try settings.flag("JARVIS_BENCH_BASELINE")
+        configuration.usageRatingOff = try settings.flag("JARVIS_USAGE_RATING_OFF")
         return configuration
     }
 

@@ -9,6 +9,8 @@ public struct APIKey: Sendable, Equatable {
     public let keyID: String
     public let principalID: UUID
     public let name: String
+    /// The key's usage is attributed to it (before its principal's).
+    public let costCenter: String?
     public let createdBy: UUID?
     public let createdAt: Date
     public let expiresAt: Date?

@@ -3,6 +3,7 @@ public import struct Foundation.Date
 public import JarvisStore
 public import JarvisAudit
 public import JarvisAccess
+internal import JarvisTenancy
 
 /// API keys inside a tenant transaction; every change audited in it.
 public struct APIKeyStore: Sendable {
@@ -10,12 +11,13 @@ public struct APIKeyStore: Sendable {
 
     public init(pepper: [UInt8]) { self.pepper = pepper }
 
-    static let columns = "id, tenant_id, key_id, principal_id, name, created_by, created_at, expires_at, revoked_at, last_used_at"
+    static let columns = "id, tenant_id, key_id, principal_id, name, cost_center, created_by, created_at, expires_at, revoked_at, last_used_at"
 
     /// Creates a key for a principal of the tenant.
     /// - Returns: the record and the key text, which is never available again.
     public func create(
-        _ tx: Transaction, tenantID: UUID, principalID: UUID, name: String, expiresAt: Date?, caller: Caller, actor: AuditActor
+        _ tx: Transaction, tenantID: UUID, principalID: UUID, name: String, expiresAt: Date?, costCenter: String? = nil, caller: Caller,
+        actor: AuditActor
     ) async throws -> (APIKey, String) {
         let trimmed = name
         guard (1...200).contains(trimmed.unicodeScalars.count), !trimmed.allSatisfy(\.isWhitespace),
@@ -24,6 +26,7 @@ public struct APIKeyStore: Sendable {
         if let expiresAt, expiresAt <= Date() {
             throw IdentityError.invalid(field: "expires_at", reason: "must be in the future")
         }
+        if let costCenter, !CostCenter.isValid(costCenter) { throw IdentityError.invalid(field: "cost_center", reason: CostCenter.rule) }
         let status = try await tx.query(
             "SELECT status FROM principals WHERE tenant_id = $1 AND id = $2", [tenantID, principalID]).first?.string("status")
         guard let status else { throw IdentityError.notFound("principal \(principalID)") }
@@ -35,10 +38,10 @@ public struct APIKeyStore: Sendable {
         let id = UUIDv7.make()
         let rows = try await tx.query(
             """
-            INSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash, created_by, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(Self.columns)
+            INSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash, created_by, expires_at, cost_center)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING \(Self.columns)
             """,
-            [tenantID, id, token.keyID, principalID, name, ByteaValue(token.secretHash(pepper: pepper)), caller.principalID, expiresAt])
+            [tenantID, id, token.keyID, principalID, name, ByteaValue(token.secretHash(pepper: pepper)), caller.principalID, expiresAt, costCenter])
         let key = try Self.decode(rows)
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "api_key.create", targetType: "api_key", targetID: id.lowercasedString,
@@ -91,6 +94,30 @@ public struct APIKeyStore: Sendable {
         return key
     }
 
+    /// A key record's id in its tenant.
+    package struct Owned: Hashable, Sendable {
+        package let tenantID: UUID
+        package let keyID: UUID
+        package init(tenantID: UUID, keyID: UUID) {
+            self.tenantID = tenantID
+            self.keyID = keyID
+        }
+    }
+
+    /// The principal of each key that exists (for usage events that name the key they were made with).
+    package static func owners(of keys: Set<Owned>, platform: Database) async throws -> [Owned: UUID] {
+        let list = Array(keys)
+        let rows = try await platform.query(
+            """
+            SELECT k.tenant_id, k.id, k.principal_id FROM api_keys k
+            JOIN unnest($1::uuid[], $2::uuid[]) AS m(tenant_id, id) ON k.tenant_id = m.tenant_id AND k.id = m.id
+            """,
+            [TextArray(list.map(\.tenantID.lowercasedString)), TextArray(list.map(\.keyID.lowercasedString))], idempotent: true)
+        var owners: [Owned: UUID] = [:]
+        for row in rows.all { owners[Owned(tenantID: try row.uuid("tenant_id"), keyID: try row.uuid("id"))] = try row.uuid("principal_id") }
+        return owners
+    }
+
     static func decode(_ rows: Rows) throws -> APIKey {
         guard let row = rows.first else { throw StoreError.decoding("no api key row") }
         return try decode(row)
@@ -99,7 +126,7 @@ public struct APIKeyStore: Sendable {
     static func decode(_ row: Row) throws -> APIKey {
         APIKey(
             id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"), keyID: try row.string("key_id"),
-            principalID: try row.uuid("principal_id"), name: try row.string("name"),
+            principalID: try row.uuid("principal_id"), name: try row.string("name"), costCenter: try row.optionalString("cost_center"),
             createdBy: try row.optionalUUID("created_by"), createdAt: try row.date("created_at"),
             expiresAt: try row.optionalDate("expires_at"), revokedAt: try row.optionalDate("revoked_at"),
             lastUsedAt: try row.optionalDate("last_used_at"))

@@ -14,10 +14,13 @@ public struct APIKeys: Sendable {
     }
 
     /// - Returns: the key's record and its text, which is never available again.
-    public func create(for principalID: UUID, name: String, expiresAt: Date?, in scope: TenantScope) async throws -> (APIKey, String) {
+    public func create(
+        for principalID: UUID, name: String, expiresAt: Date?, costCenter: String? = nil, in scope: TenantScope
+    ) async throws -> (APIKey, String) {
         try await app.withTenant(scope.tenantID) { tx in
             try await store.create(
-                tx, tenantID: scope.tenantID, principalID: principalID, name: name, expiresAt: expiresAt, caller: scope.caller, actor: scope.actor)
+                tx, tenantID: scope.tenantID, principalID: principalID, name: name, expiresAt: expiresAt, costCenter: costCenter,
+                caller: scope.caller, actor: scope.actor)
         }
     }
 

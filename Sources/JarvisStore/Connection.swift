@@ -9,6 +9,8 @@ final class Connection: @unchecked Sendable {
     private let handle: OpaquePointer
     /// Set once a failure shows the connection can no longer be trusted.
     private(set) var isBroken = false
+    /// A COPY TO STDOUT is being read (`startCopyOut` to its end).
+    private var copying = false
 
     /// The longest one statement may wait for the server, in milliseconds: past it the connection
     /// is given up (see `awaitResult`).
@@ -86,22 +88,7 @@ final class Connection: @unchecked Sendable {
     /// `statementTimeout`. (No cancel request: sending one would wait on the same silent server.)
     private func awaitResult() throws(StoreError) -> Rows {
         let deadline = Self.monotonicMilliseconds() + Int64(deadlineMilliseconds)
-        let socket = PQsocket(handle)
-        guard socket >= 0 else { throw lost() }
-        func wait(for events: Int16) throws(StoreError) {
-            let remaining = deadline - Self.monotonicMilliseconds()
-            guard remaining > 0 else {
-                isBroken = true
-                throw .statementTimeout
-            }
-            var descriptor = pollfd(fd: socket, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min(remaining, Int64(Int32.max))))
-            if ready < 0 && errno != EINTR { throw lost("poll failed: errno \(errno)") }
-            if ready == 0 {
-                isBroken = true
-                throw .statementTimeout
-            }
-        }
+        func wait(for events: Int16) throws(StoreError) { try self.wait(for: events, until: deadline) }
         // Flush the request; read meanwhile so the server is never blocked writing to us.
         while true {
             let flushed = PQflush(handle)
@@ -139,6 +126,88 @@ final class Connection: @unchecked Sendable {
         guard let last else { throw lost() }
         defer { PQclear(last) }
         return Self.copy(last)
+    }
+
+    /// Starts a `COPY (...) TO STDOUT` (no parameters: COPY takes none; the query reads what it
+    /// needs from settings the transaction bound). Read it with `readCopy` until that returns nil.
+    func startCopyOut(_ sql: String) throws(StoreError) {
+        guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else { throw lost() }
+        let deadline = Self.monotonicMilliseconds() + Int64(deadlineMilliseconds)
+        while true {
+            let flushed = PQflush(handle)
+            if flushed == 0 { break }
+            guard flushed == 1 else { throw lost() }
+            try wait(for: Int16(POLLIN | POLLOUT), until: deadline)
+            guard PQconsumeInput(handle) == 1 else { throw lost() }
+        }
+        while PQisBusy(handle) == 1 {
+            try wait(for: Int16(POLLIN), until: deadline)
+            guard PQconsumeInput(handle) == 1 else { throw lost() }
+        }
+        guard let result = PQgetResult(handle) else { throw lost() }
+        if PQresultStatus(result) == PGRES_COPY_OUT {
+            PQclear(result)
+            copying = true
+            return
+        }
+        let failure = Self.error(from: result, connection: handle)
+        PQclear(result)
+        while let rest = PQgetResult(handle) { PQclear(rest) }
+        if failure.breaksConnection || PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        throw failure
+    }
+
+    /// The next rows of a COPY started by `startCopyOut`, about `limit` bytes (whole rows), or nil
+    /// once it has ended. Each wait for the server has the query deadline.
+    func readCopy(limit: Int) throws(StoreError) -> [UInt8]? {
+        guard copying else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(limit + 1_024)
+        while out.count < limit {
+            var buffer: UnsafeMutablePointer<CChar>?
+            let count = PQgetCopyData(handle, &buffer, 1)
+            if count > 0, let buffer {
+                buffer.withMemoryRebound(to: UInt8.self, capacity: Int(count)) { out.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(count))) }
+                PQfreemem(buffer)
+            } else if count == 0 {
+                if !out.isEmpty { return out }
+                try wait(for: Int16(POLLIN), until: Self.monotonicMilliseconds() + Int64(deadlineMilliseconds))
+                guard PQconsumeInput(handle) == 1 else { throw lost() }
+            } else if count == -1 {
+                // The COPY ended: its command result says whether it ended well.
+                copying = false
+                var failure: StoreError?
+                while let result = PQgetResult(handle) {
+                    if PQresultStatus(result) != PGRES_COMMAND_OK, failure == nil { failure = Self.error(from: result, connection: handle) }
+                    PQclear(result)
+                }
+                if let failure {
+                    if failure.breaksConnection || PQstatus(handle) != CONNECTION_OK { isBroken = true }
+                    throw failure
+                }
+                return out.isEmpty ? nil : out
+            } else {
+                throw lost()
+            }
+        }
+        return out
+    }
+
+    private func wait(for events: Int16, until deadline: Int64) throws(StoreError) {
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw lost() }
+        let remaining = deadline - Self.monotonicMilliseconds()
+        guard remaining > 0 else {
+            isBroken = true
+            throw .statementTimeout
+        }
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        let ready = poll(&descriptor, 1, Int32(min(remaining, Int64(Int32.max))))
+        if ready < 0 && errno != EINTR { throw lost("poll failed: errno \(errno)") }
+        if ready == 0 {
+            isBroken = true
+            throw .statementTimeout
+        }
     }
 
     private func lost(_ message: String? = nil) -> StoreError {

@@ -139,6 +139,23 @@ public struct Transaction: Sendable {
 }
 
 extension Transaction {
+    /// Runs `COPY (query) TO STDOUT …` and hands its output to `consume` in chunks of whole rows
+    /// (about `chunkBytes` each) as they arrive, so a result of any size never sits in memory. COPY
+    /// takes no parameters: bind values first (`set_config(…, true)`) and read them in the query.
+    /// If `consume` throws (the client went away), the connection is dropped, not reused mid-COPY.
+    public func copyOut(_ sql: String, chunkBytes: Int = 256 * 1_024, _ consume: ([UInt8]) async throws -> Void) async throws {
+        let connection = self.connection
+        try await pool.run { () throws(StoreError) in try connection.startCopyOut(sql) }
+        while let chunk = try await pool.run({ () throws(StoreError) in try connection.readCopy(limit: chunkBytes) }) {
+            do {
+                try await consume(chunk)
+            } catch {
+                connection.markBroken()
+                throw error
+            }
+        }
+    }
+
     /// Runs a write whose unique violation means "already exists": that case becomes `conflict`.
     @discardableResult
     public func query(_ sql: String, _ parameters: [any SQLBindable] = [], onConflict conflict: @autoclosure () -> any Error) async throws -> Rows {

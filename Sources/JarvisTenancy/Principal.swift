@@ -16,6 +16,8 @@ public struct Principal: Sendable, Equatable {
     /// A user's display name, or a service account's name.
     public var name: String
     public var description: String
+    /// Usage the principal reports or is named in is attributed to it (an API key's own wins).
+    public var costCenter: String?
     public var status: Status
     public let createdAt: Date
     public var updatedAt: Date

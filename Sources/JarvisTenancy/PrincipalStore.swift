@@ -6,18 +6,20 @@ public import JarvisAccess
 /// Users and service accounts, inside a tenant transaction (row-level security applies),
 /// each change audited in that transaction.
 public enum PrincipalStore {
-    static let columns = "id, tenant_id, kind, email, name, description, status, created_at, updated_at"
+    static let columns = "id, tenant_id, kind, email, name, description, cost_center, status, created_at, updated_at"
 
     public struct Create: Sendable {
         public var kind: Caller.Kind
         public var email: String?
         public var name: String
         public var description: String
-        public init(kind: Caller.Kind, email: String?, name: String, description: String = "") {
+        public var costCenter: String?
+        public init(kind: Caller.Kind, email: String?, name: String, description: String = "", costCenter: String? = nil) {
             self.kind = kind
             self.email = email
             self.name = name
             self.description = description
+            self.costCenter = costCenter
         }
     }
 
@@ -31,19 +33,21 @@ public enum PrincipalStore {
             try Validation.name(input.name)
         }
         try Validation.text(input.description, field: "description", max: 1000, allowEmpty: true)
+        if let costCenter = input.costCenter { try CostCenter.validate(costCenter) }
         let id = UUIDv7.make()
         let conflict = input.kind == .user
             ? "a user with email '\(input.email ?? "")' already exists in this tenant"
             : "a service account named '\(input.name)' already exists in this tenant"
         let rows = try await tx.query(
             """
-            INSERT INTO principals (tenant_id, id, kind, email, name, description)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
-            """, [tenantID, id, input.kind.rawValue, input.kind == .user ? input.email : nil, input.name, input.description],
+            INSERT INTO principals (tenant_id, id, kind, email, name, description, cost_center)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(columns)
+            """, [tenantID, id, input.kind.rawValue, input.kind == .user ? input.email : nil, input.name, input.description, input.costCenter],
             onConflict: TenancyError.conflict(conflict))
         let principal = try decode(rows)
         var details: [String: AuditValue] = ["name": .string(input.name)]
         if let email = principal.email { details["email"] = .string(email) }
+        if let costCenter = input.costCenter { details["cost_center"] = .string(costCenter) }
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "\(input.kind.auditResource).create",
             targetType: input.kind.auditResource, targetID: id.lowercasedString, details: details)
@@ -80,11 +84,16 @@ public enum PrincipalStore {
         public var name: String?
         public var description: String?
         public var status: Principal.Status?
-        public init(email: String? = nil, name: String? = nil, description: String? = nil, status: Principal.Status? = nil) {
+        /// "" clears it.
+        public var costCenter: String?
+        public init(
+            email: String? = nil, name: String? = nil, description: String? = nil, status: Principal.Status? = nil, costCenter: String? = nil
+        ) {
             self.email = email
             self.name = name
             self.description = description
             self.status = status
+            self.costCenter = costCenter
         }
     }
 
@@ -101,13 +110,15 @@ public enum PrincipalStore {
         if let description = change.description {
             try Validation.text(description, field: "description", max: 1000, allowEmpty: true)
         }
+        if let costCenter = change.costCenter, !costCenter.isEmpty { try CostCenter.validate(costCenter) }
         let conflict = kind == .user ? "that email is already in use in this tenant" : "that name is already in use in this tenant"
         let rows = try await tx.query(
             """
             UPDATE principals SET email = COALESCE($4, email), name = COALESCE($5, name),
-                   description = COALESCE($6, description), status = COALESCE($7, status), updated_at = now()
+                   description = COALESCE($6, description), status = COALESCE($7, status),
+                   cost_center = CASE WHEN $8::text IS NULL THEN cost_center ELSE NULLIF($8, '') END, updated_at = now()
             WHERE tenant_id = $1 AND id = $2 AND kind = $3 RETURNING \(columns)
-            """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue],
+            """, [tenantID, id, kind.rawValue, change.email, change.name, change.description, change.status?.rawValue, change.costCenter],
             onConflict: TenancyError.conflict(conflict))
         guard !rows.isEmpty else { throw TenancyError.notFound("\(kind.auditResource) \(id)") }
         try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: id, by: caller)
@@ -118,6 +129,7 @@ public enum PrincipalStore {
         if let name = change.name { details["name"] = .string(name) }
         if change.description != nil { details["description_changed"] = .bool(true) }
         if let status = change.status { details["status"] = .string(status.rawValue) }
+        if let costCenter = change.costCenter { details["cost_center"] = costCenter.isEmpty ? .null : .string(costCenter) }
         let verb = change.status == .disabled ? "disable" : (change.status == .active && details.count == 1 ? "enable" : "update")
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "\(kind.auditResource).\(verb)",
@@ -135,7 +147,7 @@ public enum PrincipalStore {
             id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"),
             kind: Caller.Kind(rawValue: try row.string("kind")) ?? .user,
             email: try row.optionalString("email"), name: try row.string("name"),
-            description: try row.string("description"),
+            description: try row.string("description"), costCenter: try row.optionalString("cost_center"),
             status: Principal.Status(rawValue: try row.string("status")) ?? .disabled,
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import JarvisBilling
+import JarvisConfiguration
 import JarvisStore
 import Testing
 
@@ -101,6 +102,26 @@ import Testing
             try #require(later.json["accepted"] as? Int == 1, "\(later.text)")
             let audit = try await api.get("/v1/tenants/\(tenant.slug)/audit-events?action=usage.rerate", key: tenant.adminKey)
             #expect(audit.items.count == 1, "\(audit.text)")
+        }
+    }
+
+    @Test func withRatingOffUsageIsStoredUnpricedAndRatedLater() async throws {
+        try await Fixture.withCustomServer({ $0.usageRatingOff = true }) { api, _ in
+            let tenant = try await api.seedTenant(prefix: "bill-off")
+            let model = "off-\(UUIDv7.make().lowercasedString.prefix(8))"
+            let price = try await api.post(
+                "/v1/tenants/\(tenant.slug)/prices",
+                ["model": model, "currency": "USD", "input_micros_per_million": 2_000_000, "output_micros_per_million": 0,
+                 "effective_from": "2020-01-01T00:00:00Z"])
+            try #require(price.status == .created, "\(price.text)")
+            let usage = try await api.post(
+                "/v1/usage", ["idempotency_key": "off-1", "model": model, "input_tokens": 500_000, "output_tokens": 1, "status": "success"],
+                key: tenant.adminKey)
+            try #require(usage.json["accepted"] as? Int == 1, "\(usage.text)")
+            let unpriced = try await api.get("/v1/tenants/\(tenant.slug)/usage/unpriced", key: tenant.adminKey)
+            #expect(unpriced.items.first?["model"] as? String == model, "\(unpriced.text)")
+            let rerated = try await api.post("/v1/tenants/\(tenant.slug)/usage/rerate", [:])
+            #expect(rerated.json["cost_micros"] as? Int == 1_000_000, "\(rerated.text)")
         }
     }
 

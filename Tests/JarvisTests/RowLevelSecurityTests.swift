@@ -115,6 +115,15 @@ import Testing
                     ["model": "rls-model", "currency": "USD", "input_micros_per_million": 1, "output_micros_per_million": 2,
                      "effective_from": "2026-01-01T00:00:00Z"])
                 try #require(price.status == .created, "\(price.text)")
+                // Last month's usage, and its statement closed (a statement and its lines).
+                let last = StatementTests.lastMonth()
+                let late = try await api.post(
+                    "/v1/usage",
+                    ["idempotency_key": "rls-last-month", "model": "m", "input_tokens": 1, "output_tokens": 2, "status": "success",
+                     "timestamp": last.noonOfLastDay], key: seeded.adminKey)
+                try #require(late.json["accepted"] as? Int == 1, "\(late.text)")
+                let closed = try await api.post("/v1/tenants/\(seeded.slug)/statements/\(last.period)/close", [:])
+                try #require(closed.status == .created, "\(closed.text)")
                 // A webhook, and a warning (reserving 90% of the budget) with its delivery.
                 let hook = try await api.post("/v1/tenants/\(seeded.slug)/webhooks", ["url": "http://93.184.216.34/hook"], key: seeded.adminKey)
                 try #require(hook.status == .created, "\(hook.text)")

@@ -19,7 +19,8 @@ struct APIKeyController {
         let principalId: UUID
         let name: String
         let expiresAt: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case principalId = "principal_id", name, expiresAt = "expires_at" }
+        let costCenter: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case principalId = "principal_id", name, expiresAt = "expires_at", costCenter = "cost_center" }
     }
 
     struct Body: ResponseEncodable, Sendable {
@@ -28,6 +29,7 @@ struct APIKeyController {
         let keyId: String
         let principalId: String
         let name: String
+        let costCenter: String?
         let createdBy: String?
         let createdAt: Date
         let expiresAt: Date?
@@ -42,6 +44,7 @@ struct APIKeyController {
             keyId = k.keyID
             principalId = k.principalID.lowercasedString
             name = k.name
+            costCenter = k.costCenter
             createdBy = k.createdBy?.lowercasedString
             createdAt = k.createdAt
             expiresAt = k.expiresAt
@@ -55,7 +58,8 @@ struct APIKeyController {
         let scope = try await services.scope(context, permission: "admin:key")
         let body = try await RequestDecoder.decode(Create.self, from: request, context: context)
         let expiresAt = try body.expiresAt.map { try Timestamps.parse($0, "expires_at") }
-        let (key, text) = try await services.apiKeys.create(for: body.principalId, name: body.name, expiresAt: expiresAt, in: scope)
+        let (key, text) = try await services.apiKeys.create(
+            for: body.principalId, name: body.name, expiresAt: expiresAt, costCenter: body.costCenter, in: scope)
         return EditedResponse(
             status: .created,
             headers: [.location: "/v1/tenants/\(scope.tenantID.lowercasedString)/api-keys/\(key.id.lowercasedString)", .cacheControl: "no-store"],

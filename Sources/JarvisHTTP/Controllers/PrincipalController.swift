@@ -28,6 +28,7 @@ struct PrincipalController {
         /// Service accounts only.
         let name: String?
         let description: String?
+        let costCenter: String?
         let status: String
         let createdAt: Date
         let updatedAt: Date
@@ -39,6 +40,7 @@ struct PrincipalController {
             displayName = p.kind == .user ? p.name : nil
             name = p.kind == .serviceAccount ? p.name : nil
             description = p.kind == .serviceAccount ? p.description : nil
+            costCenter = p.costCenter
             status = p.status.rawValue
             createdAt = p.createdAt
             updatedAt = p.updatedAt
@@ -48,27 +50,32 @@ struct PrincipalController {
     struct CreateUser: RequestBody {
         let email: String
         let displayName: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case email, displayName = "display_name" }
+        let costCenter: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case email, displayName = "display_name", costCenter = "cost_center" }
     }
 
     struct CreateServiceAccount: RequestBody {
         let name: String
         let description: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, description }
+        let costCenter: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, description, costCenter = "cost_center" }
     }
 
     struct UpdateUser: RequestBody {
         let email: String?
         let displayName: String?
         let status: Principal.Status?
-        enum CodingKeys: String, CodingKey, CaseIterable { case email, displayName = "display_name", status }
+        /// "" clears it.
+        let costCenter: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case email, displayName = "display_name", status, costCenter = "cost_center" }
     }
 
     struct UpdateServiceAccount: RequestBody {
         let name: String?
         let description: String?
         let status: Principal.Status?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, description, status }
+        let costCenter: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, description, status, costCenter = "cost_center" }
     }
 
     struct SetPassword: RequestBody {
@@ -84,10 +91,10 @@ struct PrincipalController {
         switch kind {
         case .user:
             let body = try await RequestDecoder.decode(CreateUser.self, from: request, context: context)
-            input = .init(kind: .user, email: body.email, name: body.displayName ?? body.email)
+            input = .init(kind: .user, email: body.email, name: body.displayName ?? body.email, costCenter: body.costCenter)
         case .serviceAccount:
             let body = try await RequestDecoder.decode(CreateServiceAccount.self, from: request, context: context)
-            input = .init(kind: .serviceAccount, email: nil, name: body.name, description: body.description ?? "")
+            input = .init(kind: .serviceAccount, email: nil, name: body.name, description: body.description ?? "", costCenter: body.costCenter)
         }
         let principal = try await services.principals.create(input, in: scope)
         return EditedResponse(
@@ -115,10 +122,10 @@ struct PrincipalController {
         switch kind {
         case .user:
             let body = try await RequestDecoder.decode(UpdateUser.self, from: request, context: context)
-            change = .init(email: body.email, name: body.displayName, status: body.status)
+            change = .init(email: body.email, name: body.displayName, status: body.status, costCenter: body.costCenter)
         case .serviceAccount:
             let body = try await RequestDecoder.decode(UpdateServiceAccount.self, from: request, context: context)
-            change = .init(name: body.name, description: body.description, status: body.status)
+            change = .init(name: body.name, description: body.description, status: body.status, costCenter: body.costCenter)
         }
         return Body(try await services.principals.update(id, kind: kind, change, in: scope))
     }

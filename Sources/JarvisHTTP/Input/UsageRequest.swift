@@ -8,6 +8,7 @@ struct UsageRequest {
 
     static let stringFields: Set<String> = [
         "tenant_id", "principal_id", "model", "model_version", "prompt", "prompt_version", "status", "timestamp", "idempotency_key", "reservation_id",
+        "api_key_id",
     ]
     static let integerFields: Set<String> = ["input_tokens", "output_tokens", "latency_ms"]
     static let maxEvents = 1_000

@@ -31,6 +31,8 @@ struct AppServices: Sendable {
     let securityEvents: SecurityEventWriter
     let releases: ReleaseServices
     let prices: PriceBook
+    let exports: UsageExport
+    let statements: Statements
 
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
     /// Another tenant is a 404 for everyone but super admins: existence does not leak.
@@ -38,7 +40,7 @@ struct AppServices: Sendable {
         let caller = try context.requireCaller()
         let reference = try context.parameters.require("tenant")
         let tenantID: UUID
-        if caller.isSuperAdmin {
+        if caller.isSuperAdmin || (caller.tenantID == PlatformTenant.id && Caller.platformWide.contains(permission.name) && caller.allows(permission)) {
             guard let tenant = try await tenants.get(reference) else { throw Problem.notFound("no tenant '\(reference.prefix(64))'") }
             tenantID = tenant.id
         } else if reference == caller.tenantSlug || UUID(uuidString: reference) == caller.tenantID {

@@ -73,7 +73,7 @@ public struct JarvisApplication: Sendable {
         quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
             warnings: warnings, changes: changes)
-        usage = UsageWriter(platform: platform, engine: quotas, logger: logger)
+        usage = UsageWriter(platform: platform, engine: quotas, logger: logger, rating: !configuration.usageRatingOff)
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
 
@@ -109,7 +109,8 @@ public struct JarvisApplication: Sendable {
             leases: Leases(app: app, warnings: warnings),
             webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
             identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents,
-            releases: releases, prices: PriceBook(app: app, platform: platform))
+            releases: releases, prices: PriceBook(app: app, platform: platform), exports: UsageExport(app: app, platform: platform),
+            statements: Statements(app: app, platform: platform))
 
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
@@ -176,6 +177,9 @@ public struct JarvisApplication: Sendable {
         let prices = PriceController(services: services)
         prices.addPriceRoutes(to: tenant.group("prices"))
         prices.addUsageRoutes(to: tenant.group("usage"))
+        let finance = FinanceController(services: services)
+        finance.addTenantRoutes(usage: tenant.group("usage"), statements: tenant.group("statements"))
+        finance.addPlatformRoutes(to: v1.group("usage"))
         LeaseController(services: services).addRoutes(to: v1.group("leases"))
         let prompts = tenant.group("prompts"), models = tenant.group("models")
         PromptController(services: services).addRoutes(to: prompts)

@@ -19,12 +19,16 @@ public struct UsageEvent: Sendable, Equatable {
     public var idempotencyKey: String
     /// Settles the reservation a check made, when given.
     public var reservationID: UUID?
+    /// The API key (its record's id) the use was made with: its cost center, else the principal's,
+    /// is the event's.
+    public var apiKeyID: UUID?
 
     public init(
         tenantID: UUID, principalID: UUID?, model: String, modelVersion: String?, promptVersion: String?,
         inputTokens: Int64, outputTokens: Int64, latencyMs: Int?, status: String, occurredAt: Date,
-        idempotencyKey: String, reservationID: UUID?, prompt: String? = nil
+        idempotencyKey: String, reservationID: UUID?, prompt: String? = nil, apiKeyID: UUID? = nil
     ) {
+        self.apiKeyID = apiKeyID
         self.prompt = prompt
         self.tenantID = tenantID
         self.principalID = principalID

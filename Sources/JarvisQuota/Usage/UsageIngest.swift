@@ -2,6 +2,7 @@ internal import Foundation
 public import JarvisAccess
 public import JarvisTenancy
 internal import JarvisStore
+internal import JarvisIdentity
 
 /// Usage reports in: every event checked in full (fields, tenant, principal) before any joins a
 /// group commit, then written durably by the `UsageWriter`; the answer comes after the commit.
@@ -49,6 +50,20 @@ public struct UsageIngest: Sendable {
         })
         if !named.isEmpty, let unknown = try await principals.firstUnknown(named) {
             throw QuotaError.invalid("principal_id: no principal \(unknown.principalID.lowercasedString) in tenant \(unknown.tenantID.lowercasedString)")
+        }
+        // A named key must be the tenant's, and the named principal's when both are given.
+        let keys = Set(events.compactMap { event in event.apiKeyID.map { APIKeyStore.Owned(tenantID: event.tenantID, keyID: $0) } })
+        if !keys.isEmpty {
+            let owners = try await APIKeyStore.owners(of: keys, platform: writer.platform)
+            for event in events {
+                guard let keyID = event.apiKeyID else { continue }
+                guard let owner = owners[APIKeyStore.Owned(tenantID: event.tenantID, keyID: keyID)] else {
+                    throw QuotaError.invalid("api_key_id: no API key \(keyID.lowercasedString) in tenant \(event.tenantID.lowercasedString)")
+                }
+                if let principalID = event.principalID, principalID != owner {
+                    throw QuotaError.invalid("api_key_id: key \(keyID.lowercasedString) is not principal \(principalID.lowercasedString)'s")
+                }
+            }
         }
         return Array(zip(events, try await writer.submit(events)))
     }
@@ -106,6 +121,7 @@ public struct UsageIngest: Sendable {
             tenantID: tenantID, principalID: try uuid("principal_id"), model: model,
             modelVersion: try string("model_version", maxLength: 100), promptVersion: try string("prompt_version", maxLength: 100),
             inputTokens: input, outputTokens: output, latencyMs: draft.integers["latency_ms"].map { Int($0) }, status: status,
-            occurredAt: occurredAt, idempotencyKey: key, reservationID: try uuid("reservation_id"), prompt: try string("prompt", maxLength: 100))
+            occurredAt: occurredAt, idempotencyKey: key, reservationID: try uuid("reservation_id"), prompt: try string("prompt", maxLength: 100),
+            apiKeyID: try uuid("api_key_id"))
     }
 }

@@ -6,7 +6,7 @@ package import JarvisStore
 /// parameters.
 package enum UsageLedger {
     /// - Returns: for each event, whether it was stored now (false: its key was seen before).
-    static func insert(_ platform: Database, _ events: [UsageEvent]) async throws -> [Bool] {
+    static func insert(_ platform: Database, _ events: [UsageEvent], rating: Bool = true) async throws -> [Bool] {
         // Within the batch the first event with a key wins; later ones are duplicates.
         var firstIndex: [String: Int] = [:]
         var fresh: [Int] = []
@@ -27,6 +27,7 @@ package enum UsageLedger {
             column { $0.modelVersion }, column { $0.promptVersion }, column { String($0.inputTokens) },
             column { String($0.outputTokens) }, column { $0.latencyMs.map(String.init) }, column { $0.status },
             column { $0.idempotencyKey }, column { $0.reservationID?.lowercasedString }, column { $0.prompt },
+            column { $0.apiKeyID?.lowercasedString }, rating,
         ]
         // One statement, so one round trip and atomic without BEGIN/COMMIT: the keys whose insert
         // went through are the events stored and rolled up; the others were stored before.
@@ -34,33 +35,40 @@ package enum UsageLedger {
             """
             WITH input AS (
                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                                     $8::bigint[], $9::bigint[], $10::integer[], $11::text[], $12::text[], $13::uuid[], $14::text[])
+                                     $8::bigint[], $9::bigint[], $10::integer[], $11::text[], $12::text[], $13::uuid[], $14::text[],
+                                     $15::uuid[])
                     AS e(tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
-                         input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt)
+                         input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt, api_key_id)
             ), keys AS (
                 INSERT INTO usage_event_keys (tenant_id, idempotency_key, event_id)
                 SELECT tenant_id, idempotency_key, id FROM input ORDER BY tenant_id, idempotency_key
                 ON CONFLICT DO NOTHING
                 RETURNING event_id
             ), rated AS (
-                -- The billing module's price book rates each new event (jarvis_rate, migration 0016).
-                SELECT i.*, r.price_id, r.cost_micros
+                -- The billing module's price book rates each new event (jarvis_rate, migration 0016), and
+                -- the event takes its key's cost center, else its principal's (migration 0017).
+                SELECT i.*, r.price_id, r.cost_micros,
+                       COALESCE((SELECT ak.cost_center FROM api_keys ak WHERE ak.tenant_id = i.tenant_id AND ak.id = i.api_key_id),
+                                (SELECT p.cost_center FROM principals p WHERE p.tenant_id = i.tenant_id AND p.id = i.principal_id)) AS cost_center
                 FROM input i JOIN keys k ON k.event_id = i.id
-                LEFT JOIN LATERAL jarvis_rate(i.tenant_id, i.model, i.model_version, i.occurred_at, i.input_tokens, i.output_tokens) r ON true
+                LEFT JOIN LATERAL jarvis_rate(i.tenant_id, i.model, i.model_version, i.occurred_at, i.input_tokens, i.output_tokens) r
+                    ON $16
             ), stored AS (
                 INSERT INTO usage_events (tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
                                           input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt,
-                                          price_id, cost_micros)
+                                          api_key_id, price_id, cost_micros, cost_center)
                 SELECT * FROM rated
             ), rolled AS (
-                INSERT INTO usage_daily (tenant_id, day, principal_id, model, events, input_tokens, output_tokens, cost_micros, unpriced_events)
+                INSERT INTO usage_daily (tenant_id, day, principal_id, model, model_version, prompt_version, cost_center,
+                                         events, input_tokens, output_tokens, cost_micros, unpriced_events)
                 SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date,
                        COALESCE(principal_id, '00000000-0000-0000-0000-000000000000'), model,
+                       COALESCE(model_version, ''), COALESCE(prompt_version, ''), COALESCE(cost_center, ''),
                        count(*), sum(input_tokens), sum(output_tokens), COALESCE(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL)
                 FROM rated
-                GROUP BY 1, 2, 3, 4
-                ORDER BY 1, 2, 3, 4
-                ON CONFLICT (tenant_id, day, principal_id, model) DO UPDATE SET
+                GROUP BY 1, 2, 3, 4, 5, 6, 7
+                ORDER BY 1, 2, 3, 4, 5, 6, 7
+                ON CONFLICT (tenant_id, day, principal_id, model, model_version, prompt_version, cost_center) DO UPDATE SET
                     events = usage_daily.events + EXCLUDED.events,
                     input_tokens = usage_daily.input_tokens + EXCLUDED.input_tokens,
                     output_tokens = usage_daily.output_tokens + EXCLUDED.output_tokens,
@@ -87,16 +95,18 @@ package enum UsageLedger {
                 CROSS JOIN LATERAL jarvis_rate(x.tenant_id, x.model, x.model_version, x.occurred_at, x.input_tokens, x.output_tokens) r
                 WHERE e.tenant_id = $1 AND e.cost_micros IS NULL
                   AND x.tenant_id = e.tenant_id AND x.occurred_at = e.occurred_at AND x.id = e.id
-                RETURNING e.tenant_id, e.occurred_at, e.principal_id, e.model, e.cost_micros
+                RETURNING e.tenant_id, e.occurred_at, e.principal_id, e.model, e.model_version, e.prompt_version, e.cost_center, e.cost_micros
             ), days AS (
                 SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
                        COALESCE(principal_id, '00000000-0000-0000-0000-000000000000') AS principal_id, model,
-                       sum(cost_micros) AS cost, count(*) AS events
-                FROM rated GROUP BY 1, 2, 3, 4
+                       COALESCE(model_version, '') AS model_version, COALESCE(prompt_version, '') AS prompt_version,
+                       COALESCE(cost_center, '') AS cost_center, sum(cost_micros) AS cost, count(*) AS events
+                FROM rated GROUP BY 1, 2, 3, 4, 5, 6, 7
             ), rolled AS (
                 UPDATE usage_daily d SET cost_micros = d.cost_micros + days.cost, unpriced_events = d.unpriced_events - days.events
                 FROM days
                 WHERE d.tenant_id = days.tenant_id AND d.day = days.day AND d.principal_id = days.principal_id AND d.model = days.model
+                  AND d.model_version = days.model_version AND d.prompt_version = days.prompt_version AND d.cost_center = days.cost_center
                 RETURNING 1
             )
             SELECT count(*) AS events, COALESCE(sum(cost_micros), 0) AS cost_micros, (SELECT count(*) FROM rolled) AS days FROM rated

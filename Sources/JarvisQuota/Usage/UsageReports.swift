@@ -9,7 +9,8 @@ public struct UsageReports: Sendable {
     public init(app: Database) { self.app = app }
 
     /// A summary for the days from `from` to `to` (inclusive, `YYYY-MM-DD`; default this month so
-    /// far), grouped by day, model or principal (default day).
+    /// far), grouped by day, month, model, model version, prompt version, principal or cost center
+    /// (default day).
     public func summary(from: String?, to: String?, groupBy: String?, in scope: TenantScope) async throws -> Summary {
         let today = Self.day(Date())
         let first = try from.map { try Self.checkedDay($0, "from") } ?? String(today.prefix(8)) + "01"
@@ -17,7 +18,7 @@ public struct UsageReports: Sendable {
         guard first <= last else { throw QuotaError.invalid("from: must not be after to") }
         let grouping: Grouping
         if let groupBy {
-            guard let value = Grouping(rawValue: groupBy) else { throw QuotaError.invalid("group_by: must be day, model or principal") }
+            guard let value = Grouping(rawValue: groupBy) else { throw QuotaError.invalid("group_by: must be one of \(Grouping.allCases.map(\.rawValue).joined(separator: ", "))") }
             grouping = value
         } else {
             grouping = .day
@@ -46,7 +47,11 @@ public struct UsageReports: Sendable {
     }
 
     public enum Grouping: String, Sendable, CaseIterable {
-        case day, model, principal
+        case day, month, model
+        case modelVersion = "model_version"
+        case promptVersion = "prompt_version"
+        case principal
+        case costCenter = "cost_center"
     }
 
     public struct Line: Sendable {
@@ -63,11 +68,16 @@ public struct UsageReports: Sendable {
 
     /// - Parameters: first and last day (inclusive), as `YYYY-MM-DD`.
     static func summary(_ tx: Transaction, tenantID: UUID, from: String, to: String, by grouping: Grouping) async throws -> [Line] {
-        // The grouping picks one of three fixed statements: no SQL is built from input.
+        // The grouping picks one of these fixed statements: no SQL is built from input. An empty
+        // version or cost center is reported as null.
         let key: String
         switch grouping {
         case .day: key = "to_char(day, 'YYYY-MM-DD')"
+        case .month: key = "to_char(day, 'YYYY-MM')"
         case .model: key = "model"
+        case .modelVersion: key = "NULLIF(model_version, '')"
+        case .promptVersion: key = "NULLIF(prompt_version, '')"
+        case .costCenter: key = "NULLIF(cost_center, '')"
         // Events without a principal are rolled up under the nil uuid; they are reported as unattributed.
         case .principal: key = "NULLIF(principal_id, '00000000-0000-0000-0000-000000000000')::text"
         }

@@ -34,7 +34,11 @@ public final class UsageWriter: Service, Sendable {
     // Locking rule: the queue and the idle lanes change together.
     private let queue = Mutex(Queue())
 
-    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 5_000, lanes: Int = 3) {
+    /// Events are rated as they are stored (off: stored unpriced, for a later re-rating).
+    let rating: Bool
+
+    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 5_000, lanes: Int = 3, rating: Bool = true) {
+        self.rating = rating
         self.platform = platform
         self.engine = engine
         self.logger = logger
@@ -107,7 +111,7 @@ public final class UsageWriter: Service, Sendable {
     private func write(_ batch: [Pending]) async {
         let events = batch.flatMap(\.events)
         do {
-            let accepted = try await UsageLedger.insert(platform, events)
+            let accepted = try await UsageLedger.insert(platform, events, rating: rating)
             var offset = 0
             for pending in batch {
                 let outcomes = (offset..<offset + pending.events.count).map { accepted[$0] ? UsageOutcome.accepted : .duplicate }

@@ -1,0 +1,227 @@
+public import Foundation
+public import JarvisAccess
+public import JarvisStore
+
+/// Finance exports of usage and cost from the day rollup, streamed straight out of PostgreSQL
+/// (`COPY … TO STDOUT`): rows go to the caller as the database produces them, so a year of every
+/// tenant never sits in memory. Money is exact: integer micro-units, and a decimal with six places
+/// computed in `numeric`.
+public struct UsageExport: Sendable {
+    let app: Database
+    let platform: Database
+
+    public init(app: Database, platform: Database) {
+        self.app = app
+        self.platform = platform
+    }
+
+    public enum Format: String, Sendable, CaseIterable {
+        /// RFC 4180, with a header row.
+        case csv
+        /// One JSON object per line.
+        case jsonl
+        /// The FinOps FOCUS 1.0 column set, as CSV: one row per tenant, day, model version and cost center.
+        case focus
+
+        public var mediaType: String {
+            switch self {
+            case .csv, .focus: return "text/csv; charset=utf-8"
+            case .jsonl: return "application/x-ndjson"
+            }
+        }
+    }
+
+    public enum Dimension: String, Sendable, CaseIterable {
+        case tenant, day, month, model
+        case modelVersion = "model_version"
+        case promptVersion = "prompt_version"
+        case principal
+        case costCenter = "cost_center"
+
+        /// The select-list entries: fixed text chosen by the dimension, never built from input.
+        var columns: String {
+            switch self {
+            case .tenant: return "t.slug AS tenant, d.tenant_id AS tenant_id"
+            case .day: return "to_char(d.day, 'YYYY-MM-DD') AS day"
+            case .month: return "to_char(d.day, 'YYYY-MM') AS month"
+            case .model: return "d.model AS model"
+            case .modelVersion: return "NULLIF(d.model_version, '') AS model_version"
+            case .promptVersion: return "NULLIF(d.prompt_version, '') AS prompt_version"
+            case .principal: return "NULLIF(d.principal_id, '00000000-0000-0000-0000-000000000000') AS principal_id"
+            case .costCenter: return "NULLIF(d.cost_center, '') AS cost_center"
+            }
+        }
+
+        var width: Int { self == .tenant ? 2 : 1 }
+    }
+
+    /// What to export: days `from` to `to` inclusive (`YYYY-MM-DD`), grouped by `groupBy` (in that order).
+    public struct Query: Sendable {
+        public var from: String
+        public var to: String
+        public var groupBy: [Dimension]
+        public var format: Format
+
+        public init(from: String, to: String, groupBy: [Dimension], format: Format) {
+            self.from = from
+            self.to = to
+            self.groupBy = groupBy
+            self.format = format
+        }
+
+        /// Checks and reads the query parameters as the HTTP API and the command line take them.
+        public static func parse(from: String?, to: String?, groupBy: String?, format: String?, now: Date = Date()) throws(BillingError) -> Query {
+            let today = String(Timestamp.format(now).prefix(10))
+            let first = try from.map { text throws(BillingError) in try Self.day(text, "from") } ?? String(today.prefix(8)) + "01"
+            let last = try to.map { text throws(BillingError) in try Self.day(text, "to") } ?? today
+            guard first <= last else { throw .invalid("from: must not be after to") }
+            guard let lastDate = Timestamp.parse(last + "T00:00:00Z"), let firstDate = Timestamp.parse(first + "T00:00:00Z"),
+                lastDate.timeIntervalSince(firstDate) <= 3 * 366 * 86_400
+            else { throw .invalid("to: at most three years after from") }
+            let chosenFormat: Format
+            if let format {
+                guard let value = Format(rawValue: format) else { throw .invalid("format: must be csv, jsonl or focus") }
+                chosenFormat = value
+            } else {
+                chosenFormat = .csv
+            }
+            var dimensions: [Dimension] = []
+            for name in (groupBy ?? "day,model").split(separator: ",", omittingEmptySubsequences: false) {
+                guard let dimension = Dimension(rawValue: String(name)) else {
+                    throw .invalid("group_by: a comma-separated list of \(Dimension.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard !dimensions.contains(dimension) else { throw .invalid("group_by: '\(dimension.rawValue)' given twice") }
+                dimensions.append(dimension)
+            }
+            return Query(from: first, to: last, groupBy: dimensions, format: chosenFormat)
+        }
+
+        static func day(_ text: String, _ name: String) throws(BillingError) -> String {
+            guard text.utf8.count == 10, let date = Timestamp.parse(text + "T00:00:00Z"), Timestamp.format(date).hasPrefix(text) else {
+                throw .invalid("\(name): must be a date such as 2026-11-01")
+            }
+            return text
+        }
+    }
+
+    /// Streams one tenant's export to `write`.
+    public func export(_ query: Query, in scope: TenantScope, write: ([UInt8]) async throws -> Void) async throws {
+        let currency = try await PriceBook.currency(platform)
+        try await app.withTenant(scope.tenantID) { tx in
+            try await Self.run(tx, query, currency: currency, tenantID: scope.tenantID, write: write)
+        }
+    }
+
+    /// Streams every tenant's export (platform finance) to `write`.
+    /// - Throws: `AccessError.forbidden` unless the caller is a platform principal allowed `billing:export`.
+    public func exportAll(_ query: Query, caller: Caller, write: ([UInt8]) async throws -> Void) async throws {
+        guard caller.tenantID == PlatformTenant.id, caller.may("billing:export", in: PlatformTenant.id) else {
+            throw AccessError.forbidden("billing:export")
+        }
+        let currency = try await PriceBook.currency(platform)
+        try await platform.withTransaction { tx in
+            try await Self.run(tx, query, currency: currency, tenantID: nil, write: write)
+        }
+    }
+
+    /// Streams one tenant's export, or every tenant's (`tenantID` nil), for the command line: its
+    /// operator holds the platform database's credentials, so no caller is checked.
+    public func exportAsOperator(_ query: Query, tenantID: UUID?, write: ([UInt8]) async throws -> Void) async throws {
+        let currency = try await PriceBook.currency(platform)
+        try await platform.withTransaction { tx in
+            try await Self.run(tx, query, currency: currency, tenantID: tenantID, write: write)
+        }
+    }
+
+    static func run(
+        _ tx: Transaction, _ query: Query, currency: String, tenantID: UUID?, write: ([UInt8]) async throws -> Void
+    ) async throws {
+        // A long export is one statement: it may run past the usual statement timeout.
+        try await tx.query(
+            """
+            SELECT set_config('statement_timeout', '1h', true), set_config('jarvis.export_from', $1, true),
+                   set_config('jarvis.export_to', $2, true), set_config('jarvis.export_currency', $3, true),
+                   set_config('jarvis.export_tenant', $4, true)
+            """, [query.from, query.to, currency, tenantID?.lowercasedString ?? ""])
+        try await tx.copyOut(sql(query), write)
+    }
+
+    /// The COPY statement. Its text depends only on the format and the dimensions (fixed fragments);
+    /// the dates, currency and tenant are read from the settings bound just before.
+    static func sql(_ query: Query) -> String {
+        let filter = """
+            FROM usage_daily d JOIN tenants t ON t.id = d.tenant_id
+            WHERE d.day BETWEEN current_setting('jarvis.export_from')::date AND current_setting('jarvis.export_to')::date
+              AND (current_setting('jarvis.export_tenant') = '' OR d.tenant_id = NULLIF(current_setting('jarvis.export_tenant'), '')::uuid)
+            """
+        let measures = """
+            sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
+            sum(d.cost_micros) AS cost_micros, round(sum(d.cost_micros)::numeric / 1000000, 6) AS cost,
+            current_setting('jarvis.export_currency') AS currency, sum(d.unpriced_events) AS unpriced_requests
+            """
+        switch query.format {
+        case .csv, .jsonl:
+            let select: String
+            if query.groupBy.isEmpty {
+                select = "SELECT \(measures) \(filter)"
+            } else {
+                let width = query.groupBy.reduce(0) { $0 + $1.width }
+                let positions = (1...width).map(String.init).joined(separator: ", ")
+                select = """
+                    SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(measures) \(filter)
+                    GROUP BY \(positions) ORDER BY \(positions)
+                    """
+            }
+            if query.format == .csv { return "COPY (\(select)) TO STDOUT WITH (FORMAT csv, HEADER true)" }
+            // JSON text holds no raw control characters, so a CSV COPY whose quote and delimiter are
+            // control characters writes each object exactly as PostgreSQL rendered it.
+            return "COPY (SELECT row_to_json(q)::text FROM (\(select)) q) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+        case .focus:
+            return "COPY (\(focusSelect(filter))) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        }
+    }
+
+    /// FOCUS 1.0: every column of the specification (the nullable ones this platform has no value
+    /// for are empty), costs and quantities as decimals (pricing per million tokens, as the price book
+    /// prices), periods as UTC ISO 8601 times, and `x_` columns of our own. Two columns repeat others
+    /// for the FinOps Foundation's validator (focus-validator 1.0.0), whose 1.0 rules still read them:
+    /// `ResourceID` (`ResourceId`) and `ChargeType` (`ChargeCategory`).
+    static func focusSelect(_ filter: String) -> String {
+        """
+        SELECT NULL::text AS "AvailabilityZone",
+               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "BilledCost",
+               d.tenant_id::text AS "BillingAccountId", t.slug AS "BillingAccountName",
+               current_setting('jarvis.export_currency') AS "BillingCurrency",
+               to_char(date_trunc('month', d.day) + interval '1 month', 'YYYY-MM-DD"T"00:00:00"Z"') AS "BillingPeriodEnd",
+               to_char(date_trunc('month', d.day), 'YYYY-MM-DD"T"00:00:00"Z"') AS "BillingPeriodStart",
+               'Usage' AS "ChargeCategory", NULL::text AS "ChargeClass", 'Usage' AS "ChargeType",
+               'Tokens of ' || d.model || COALESCE(' ' || NULLIF(d.model_version, ''), '') AS "ChargeDescription",
+               'Usage-Based' AS "ChargeFrequency",
+               to_char(d.day + 1, 'YYYY-MM-DD"T"00:00:00"Z"') AS "ChargePeriodEnd",
+               to_char(d.day, 'YYYY-MM-DD"T"00:00:00"Z"') AS "ChargePeriodStart",
+               NULL::text AS "CommitmentDiscountCategory", NULL::text AS "CommitmentDiscountId", NULL::text AS "CommitmentDiscountName",
+               NULL::text AS "CommitmentDiscountStatus", NULL::text AS "CommitmentDiscountType",
+               sum(d.input_tokens + d.output_tokens)::numeric(38, 1) AS "ConsumedQuantity", 'Tokens' AS "ConsumedUnit",
+               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "ContractedCost", NULL::numeric AS "ContractedUnitPrice",
+               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "EffectiveCost", 'Jarvis' AS "InvoiceIssuer",
+               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "ListCost", NULL::numeric AS "ListUnitPrice",
+               'Standard' AS "PricingCategory", round(sum(d.input_tokens + d.output_tokens)::numeric / 1000000, 6) AS "PricingQuantity",
+               '1M Tokens' AS "PricingUnit",
+               'Jarvis' AS "Provider", 'Jarvis' AS "Publisher", NULL::text AS "RegionId", NULL::text AS "RegionName",
+               d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') AS "ResourceId",
+               d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') AS "ResourceID",
+               d.model AS "ResourceName", 'Model' AS "ResourceType",
+               'AI and Machine Learning' AS "ServiceCategory", 'Jarvis AI Platform' AS "ServiceName",
+               d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') AS "SkuId",
+               'price-book/' || d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') || '/' || current_setting('jarvis.export_currency') AS "SkuPriceId",
+               NULLIF(d.cost_center, '') AS "SubAccountId", NULLIF(d.cost_center, '') AS "SubAccountName",
+               json_build_object('jarvis/model', d.model, 'jarvis/model_version', NULLIF(d.model_version, ''),
+                                 'jarvis/cost_center', NULLIF(d.cost_center, ''))::text AS "Tags",
+               sum(d.events) AS "x_Requests", sum(d.input_tokens) AS "x_InputTokens", sum(d.output_tokens) AS "x_OutputTokens",
+               sum(d.cost_micros) AS "x_CostMicros", sum(d.unpriced_events) AS "x_UnpricedRequests"
+        \(filter)
+        GROUP BY d.tenant_id, t.slug, d.day, d.model, d.model_version, d.cost_center
+        ORDER BY d.day, t.slug, d.model, d.model_version, d.cost_center
+        """
+    }
+}
