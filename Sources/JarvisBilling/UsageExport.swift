@@ -133,17 +133,20 @@ public struct UsageExport: Sendable {
         }
     }
 
+    /// The longest one export may take.
+    static let exportTimeout: Duration = .seconds(3_600)
+
     static func run(
         _ tx: Transaction, _ query: Query, currency: String, tenantID: UUID?, write: ([UInt8]) async throws -> Void
     ) async throws {
         // A long export is one statement: it may run past the usual statement timeout.
         try await tx.query(
             """
-            SELECT set_config('statement_timeout', '1h', true), set_config('jarvis.export_from', $1, true),
+            SELECT set_config('statement_timeout', '\(exportTimeout.components.seconds)s', true), set_config('jarvis.export_from', $1, true),
                    set_config('jarvis.export_to', $2, true), set_config('jarvis.export_currency', $3, true),
                    set_config('jarvis.export_tenant', $4, true)
             """, [query.from, query.to, currency, tenantID?.lowercasedString ?? ""])
-        try await tx.copyOut(sql(query), write)
+        try await tx.copyOut(sql(query), timeout: exportTimeout, write)
     }
 
     /// The COPY statement. Its text depends only on the format and the dimensions (fixed fragments);

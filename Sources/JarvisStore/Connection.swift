@@ -130,9 +130,9 @@ final class Connection: @unchecked Sendable {
 
     /// Starts a `COPY (...) TO STDOUT` (no parameters: COPY takes none; the query reads what it
     /// needs from settings the transaction bound). Read it with `readCopy` until that returns nil.
-    func startCopyOut(_ sql: String) throws(StoreError) {
+    func startCopyOut(_ sql: String, waitMilliseconds: Int) throws(StoreError) {
         guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else { throw lost() }
-        let deadline = Self.monotonicMilliseconds() + Int64(deadlineMilliseconds)
+        let deadline = Self.monotonicMilliseconds() + Int64(waitMilliseconds)
         while true {
             let flushed = PQflush(handle)
             if flushed == 0 { break }
@@ -158,8 +158,9 @@ final class Connection: @unchecked Sendable {
     }
 
     /// The next rows of a COPY started by `startCopyOut`, about `limit` bytes (whole rows), or nil
-    /// once it has ended. Each wait for the server has the query deadline.
-    func readCopy(limit: Int) throws(StoreError) -> [UInt8]? {
+    /// once it has ended. Each wait for the server lasts at most `waitMilliseconds` (a grouped COPY
+    /// may think for a while before its first row).
+    func readCopy(limit: Int, waitMilliseconds: Int) throws(StoreError) -> [UInt8]? {
         guard copying else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(limit + 1_024)
@@ -171,7 +172,7 @@ final class Connection: @unchecked Sendable {
                 PQfreemem(buffer)
             } else if count == 0 {
                 if !out.isEmpty { return out }
-                try wait(for: Int16(POLLIN), until: Self.monotonicMilliseconds() + Int64(deadlineMilliseconds))
+                try wait(for: Int16(POLLIN), until: Self.monotonicMilliseconds() + Int64(waitMilliseconds))
                 guard PQconsumeInput(handle) == 1 else { throw lost() }
             } else if count == -1 {
                 // The COPY ended: its command result says whether it ended well.

@@ -143,10 +143,14 @@ extension Transaction {
     /// (about `chunkBytes` each) as they arrive, so a result of any size never sits in memory. COPY
     /// takes no parameters: bind values first (`set_config(…, true)`) and read them in the query.
     /// If `consume` throws (the client went away), the connection is dropped, not reused mid-COPY.
-    public func copyOut(_ sql: String, chunkBytes: Int = 256 * 1_024, _ consume: ([UInt8]) async throws -> Void) async throws {
+    /// `timeout` bounds each wait for the server; set the statement's own `statement_timeout` to match.
+    public func copyOut(
+        _ sql: String, timeout: Duration, chunkBytes: Int = 256 * 1_024, _ consume: ([UInt8]) async throws -> Void
+    ) async throws {
         let connection = self.connection
-        try await pool.run { () throws(StoreError) in try connection.startCopyOut(sql) }
-        while let chunk = try await pool.run({ () throws(StoreError) in try connection.readCopy(limit: chunkBytes) }) {
+        let wait = Int(timeout.components.seconds * 1_000 + 1_000)
+        try await pool.run { () throws(StoreError) in try connection.startCopyOut(sql, waitMilliseconds: wait) }
+        while let chunk = try await pool.run({ () throws(StoreError) in try connection.readCopy(limit: chunkBytes, waitMilliseconds: wait) }) {
             do {
                 try await consume(chunk)
             } catch {
