@@ -42,6 +42,7 @@ if [ "$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT EXISTS (SELECT 1 FROM 
   log "seeding 10,000,000 usage events over $TENANTS tenants and three months (once per bench database)"
   start=$(date +%s)
   (cd "$ROOT/scripts/bench" && psql "$JARVIS_PLATFORM_DATABASE_URL" -X -q -f usage-seed.sql >/dev/null)
+  psql "$JARVIS_OWNER_DATABASE_URL" -X -qc "ANALYZE usage_events" -c "ANALYZE usage_daily" >/dev/null
   echo "bench finance_seed_seconds $(($(date +%s) - start)) s"
 fi
 ADMIN_KEY=$("$BIN" bootstrap --additional "bench-$(date +%s)-$$" | tail -n 1)

@@ -30,5 +30,3 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7
 ON CONFLICT (tenant_id, day, principal_id, model, model_version, prompt_version, cost_center) DO UPDATE SET
     events = usage_daily.events + EXCLUDED.events, input_tokens = usage_daily.input_tokens + EXCLUDED.input_tokens,
     output_tokens = usage_daily.output_tokens + EXCLUDED.output_tokens, cost_micros = usage_daily.cost_micros + EXCLUDED.cost_micros;
-ANALYZE usage_events;
-ANALYZE usage_daily;
