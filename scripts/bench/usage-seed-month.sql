@@ -9,7 +9,7 @@ e AS (SELECT g, t.id AS tenant_id, 'bench-m' || (g % 5) AS model, 'v' || (g % 2 
              100 + g % 900 AS input_tokens, 50 + (g * 7) % 450 AS output_tokens,
              span.start + make_interval(secs => (g * 7919) % span.seconds) AS occurred_at,
              CASE WHEN g % 11 = 0 THEN NULL ELSE 'cc-' || (g % 10) END AS cost_center
-      FROM generate_series(:first, :last) g JOIN t ON t.n = g % 1000 CROSS JOIN span)
+      FROM generate_series(:first::bigint, :last::bigint) g JOIN t ON t.n = g % 1000 CROSS JOIN span)
 INSERT INTO usage_events (tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version, input_tokens, output_tokens,
                           latency_ms, status, idempotency_key, price_id, cost_micros, cost_center)
 SELECT e.tenant_id, gen_random_uuid(), e.occurred_at, NULL, e.model, e.model_version, NULL, e.input_tokens, e.output_tokens,
