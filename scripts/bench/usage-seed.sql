@@ -8,6 +8,10 @@ SELECT '00000000-0000-7000-8000-000000000001', gen_random_uuid(), 'bench-m' || m
 FROM generate_series(0, 4) m
 ON CONFLICT DO NOTHING;
 
+-- Events first (skipped when an earlier, interrupted seeding stored them), then the rollup.
+SELECT EXISTS (SELECT 1 FROM usage_events WHERE model LIKE 'bench-m%') AS events_seeded \gset
+\if :events_seeded
+\else
 \set months_back 3
 \set first 1
 \set last 3333333
@@ -20,10 +24,11 @@ ON CONFLICT DO NOTHING;
 \set first 6666667
 \set last 10000000
 \ir usage-seed-month.sql
+\endif
 
 INSERT INTO usage_daily (tenant_id, day, principal_id, model, model_version, prompt_version, cost_center,
                          events, input_tokens, output_tokens, cost_micros, unpriced_events)
-SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, '00000000-0000-0000-0000-000000000000', model, model_version, '',
+SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, '00000000-0000-0000-0000-000000000000'::uuid, model, model_version, '',
        COALESCE(cost_center, ''), count(*), sum(input_tokens), sum(output_tokens), sum(cost_micros), 0
 FROM usage_events WHERE model LIKE 'bench-m%'
 GROUP BY 1, 2, 3, 4, 5, 6, 7
