@@ -2,7 +2,7 @@
 -- event numbers :first to :last.
 WITH t AS (SELECT id, (row_number() OVER (ORDER BY slug) - 1)::bigint AS n FROM tenants WHERE slug LIKE 'seed-t%'),
 p AS (SELECT id, model, input_micros_per_million AS pin, output_micros_per_million AS pout FROM prices
-      WHERE tenant_id = '00000000-0000-7000-8000-000000000001' AND model LIKE 'bench-m%'),
+      WHERE tenant_id = '00000000-0000-7000-8000-000000000001' AND model IN ('bench-m0', 'bench-m1', 'bench-m2', 'bench-m3', 'bench-m4')),
 span AS (SELECT ts AT TIME ZONE 'UTC' AS start, extract(epoch FROM (ts + interval '1 month') - ts)::bigint AS seconds
          FROM (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => :months_back) AS ts) m),
 e AS (SELECT g, t.id AS tenant_id, 'bench-m' || (g % 5) AS model, 'v' || (g % 2 + 1) AS model_version,

@@ -9,7 +9,7 @@ FROM generate_series(0, 4) m
 ON CONFLICT DO NOTHING;
 
 -- Events first (skipped when an earlier, interrupted seeding stored them), then the rollup.
-SELECT EXISTS (SELECT 1 FROM usage_events WHERE model LIKE 'bench-m%') AS events_seeded \gset
+SELECT EXISTS (SELECT 1 FROM usage_events WHERE model IN ('bench-m0', 'bench-m1', 'bench-m2', 'bench-m3', 'bench-m4')) AS events_seeded \gset
 \if :events_seeded
 \else
 \set months_back 3
@@ -30,7 +30,7 @@ INSERT INTO usage_daily (tenant_id, day, principal_id, model, model_version, pro
                          events, input_tokens, output_tokens, cost_micros, unpriced_events)
 SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, '00000000-0000-0000-0000-000000000000'::uuid, model, model_version, '',
        COALESCE(cost_center, ''), count(*), sum(input_tokens), sum(output_tokens), sum(cost_micros), 0
-FROM usage_events WHERE model LIKE 'bench-m%'
+FROM usage_events WHERE model IN ('bench-m0', 'bench-m1', 'bench-m2', 'bench-m3', 'bench-m4')
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ON CONFLICT (tenant_id, day, principal_id, model, model_version, prompt_version, cost_center) DO UPDATE SET
     events = usage_daily.events + EXCLUDED.events, input_tokens = usage_daily.input_tokens + EXCLUDED.input_tokens,
