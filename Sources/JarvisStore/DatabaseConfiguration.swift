@@ -33,8 +33,10 @@ public struct DatabaseConfiguration: Sendable {
         self.applicationName = applicationName
     }
 
-    /// Session settings sent at connect time: UTC, ISO dates and the timeouts,
-    /// so no query needs to set them and a stuck transaction cannot hold locks forever.
+    /// Session settings sent at connect time: UTC, ISO dates and the timeouts, so no query needs to
+    /// set them and a stuck transaction cannot hold locks forever; and no JIT: the usage ledger's
+    /// statement is estimated expensive enough to be compiled every time (tens of milliseconds per
+    /// group commit, more than the statement itself), and nothing here runs long enough to repay it.
     var startupOptions: String {
         [
             "-c TimeZone=UTC",
@@ -43,6 +45,7 @@ public struct DatabaseConfiguration: Sendable {
             "-c statement_timeout=\(statementTimeoutMilliseconds)",
             "-c idle_in_transaction_session_timeout=\(max(statementTimeoutMilliseconds * 4, 10_000))",
             "-c lock_timeout=\(statementTimeoutMilliseconds)",
+            "-c jit=off",
         ].joined(separator: " ")
     }
 }

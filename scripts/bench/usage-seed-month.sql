@@ -5,10 +5,12 @@ p AS (SELECT id, model, input_micros_per_million AS pin, output_micros_per_milli
       WHERE tenant_id = '00000000-0000-7000-8000-000000000001' AND model IN ('bench-m0', 'bench-m1', 'bench-m2', 'bench-m3', 'bench-m4')),
 span AS (SELECT ts AT TIME ZONE 'UTC' AS start, extract(epoch FROM (ts + interval '1 month') - ts)::bigint AS seconds
          FROM (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => :months_back) AS ts) m),
-e AS (SELECT g, t.id AS tenant_id, 'bench-m' || (g % 5) AS model, 'v' || (g % 2 + 1) AS model_version,
+-- Tenant, model, version and cost center vary independently (g / 1000, / 5000, / 10000), so every
+-- tenant uses every model, version and cost center.
+e AS (SELECT g, t.id AS tenant_id, 'bench-m' || ((g / 1000) % 5) AS model, 'v' || ((g / 5000) % 2 + 1) AS model_version,
              100 + g % 900 AS input_tokens, 50 + (g * 7) % 450 AS output_tokens,
              span.start + make_interval(secs => (g * 7919) % span.seconds) AS occurred_at,
-             CASE WHEN g % 11 = 0 THEN NULL ELSE 'cc-' || (g % 10) END AS cost_center
+             CASE WHEN (g / 10000) % 11 = 10 THEN NULL ELSE 'cc-' || ((g / 10000) % 11) END AS cost_center
       FROM generate_series(:first::bigint, :last::bigint) g JOIN t ON t.n = g % 1000 CROSS JOIN span)
 INSERT INTO usage_events (tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version, input_tokens, output_tokens,
                           latency_ms, status, idempotency_key, price_id, cost_micros, cost_center)
