@@ -81,9 +81,14 @@ public final class Caller: Sendable {
     /// permission, any tenant as a super admin (within its scope), or any tenant for a platform
     /// principal holding one of the `platformWide` permissions.
     public func may(_ permission: Permission, in tenantID: UUID) -> Bool {
+        reachesEveryTenant(with: permission) || (tenantID == self.tenantID && allows(permission))
+    }
+
+    /// True when `permission` holds for this caller in every tenant: a super admin's (within its
+    /// scope), or a platform principal's `platformWide` one.
+    public func reachesEveryTenant(with permission: Permission) -> Bool {
         if isSuperAdmin { return scope?.allows(permission) ?? true }
-        if self.tenantID == PlatformTenant.id && Self.platformWide.contains(permission.name) { return allows(permission) }
-        return tenantID == self.tenantID && allows(permission)
+        return tenantID == PlatformTenant.id && Self.platformWide.contains(permission.name) && allows(permission)
     }
 
     /// - Throws: `AccessError.forbidden` naming the missing permission.

@@ -35,12 +35,13 @@ struct AppServices: Sendable {
     let statements: Statements
 
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
-    /// Another tenant is a 404 for everyone but super admins: existence does not leak.
+    /// Another tenant is a 404 for everyone but those the permission reaches every tenant for (super
+    /// admins; platform finance for its figures): existence does not leak.
     func scope(_ context: JarvisRequestContext, permission: Permission) async throws -> TenantScope {
         let caller = try context.requireCaller()
         let reference = try context.parameters.require("tenant")
         let tenantID: UUID
-        if caller.isSuperAdmin || (caller.tenantID == PlatformTenant.id && Caller.platformWide.contains(permission.name) && caller.allows(permission)) {
+        if caller.isSuperAdmin || caller.reachesEveryTenant(with: permission) {
             guard let tenant = try await tenants.get(reference) else { throw Problem.notFound("no tenant '\(reference.prefix(64))'") }
             tenantID = tenant.id
         } else if reference == caller.tenantSlug || UUID(uuidString: reference) == caller.tenantID {
