@@ -69,3 +69,55 @@ def test_a_warning_is_posted_signed_and_retried_after_a_failure(base_url, admin)
         assert "secret" not in admin.get(f"{base_url}/v1/tenants/{slug}/webhooks").json()["items"][0]
     finally:
         server.shutdown()
+
+
+def warn(base_url, admin, url):
+    """A tenant with a webhook to `url` and a check that takes a budget past its warning share."""
+    slug = f"hook-{uuid.uuid4().hex[:12]}"
+    admin.post(f"{base_url}/v1/tenants", json={"slug": slug, "name": slug}).raise_for_status()
+    admin.post(f"{base_url}/v1/tenants/{slug}/webhooks", json={"url": url}).raise_for_status()
+    admin.post(f"{base_url}/v1/tenants/{slug}/quotas", json={"metric": "tokens_daily", "limit": 10, "warn_at_percent": 80}).raise_for_status()
+    account = admin.post(f"{base_url}/v1/tenants/{slug}/service-accounts", json={"name": "svc"}).json()
+    admin.post(f"{base_url}/v1/tenants/{slug}/role-bindings", json={"principal_id": account["id"], "role": "viewer"}).raise_for_status()
+    key = admin.post(f"{base_url}/v1/tenants/{slug}/api-keys", json={"principal_id": account["id"], "name": "k"}).json()["key"]
+    check = admin.post(f"{base_url}/v1/check", json={"credential": key, "permission": "documents:read", "quota": {"tokens_estimate": 9}})
+    assert check.json()["allowed"] is True
+
+
+def test_one_tenants_silent_receiver_does_not_hold_back_anothers_delivery(base_url, admin):
+    # A receiver that accepts connections and never answers: each delivery to it waits out the
+    # read timeout (10 s).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(time.monotonic())
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for _ in range(3):
+            warn(base_url, admin, f"http://127.0.0.1:{silent.getsockname()[1]}/hook")
+        time.sleep(1.5)  # the silent receivers' deliveries are being attempted now
+        start = time.monotonic()
+        warn(base_url, admin, f"http://127.0.0.1:{port}/hook")
+        while not received and time.monotonic() - start < 20:
+            time.sleep(0.05)
+        assert received, "the good receiver got nothing"
+        waited = received[0] - start
+        print(f"\na good receiver's warning arrived {waited:.2f} s after its check, beside three silent receivers")
+        assert waited < 5, f"the good receiver waited {waited:.1f} s behind the silent ones"
+    finally:
+        server.shutdown()
+        silent.close()

@@ -40,6 +40,10 @@ public final class QuotaWarnings: Sendable {
     static let maxAttempts = 9
     // Locking rule: the queue and the set of warnings already queued change together.
     private let state = Mutex<(queue: [Warning], seen: Set<Seen>)>(([], []))
+    // Locking rule: counts deliveries in flight; changed only by `deliverDue` and the tasks it starts.
+    private let inFlight = Mutex<Int>(0)
+    /// Deliveries this instance has on the wire at most.
+    static let maxInFlight = 64
 
     public init(platform: Database, masterKey: [UInt8], targets: WebhookTargetPolicy, logger: Logger) {
         self.platform = platform
@@ -135,8 +139,14 @@ public final class QuotaWarnings: Sendable {
     }
 
     /// Claims due deliveries (skipping ones another instance holds), pushes their next attempt out
-    /// before sending so a crash mid-send retries later, posts them and records the outcome.
+    /// before sending so a crash mid-send retries later, posts them and records the outcome. The
+    /// claimed deliveries go out side by side, each on its own, and the next pass claims more
+    /// while slow ones are still waiting: one tenant's unreachable receiver (a connect or a read
+    /// that waits out its timeout) never holds back another's delivery. A delivery still on the
+    /// wire at shutdown is retried later (its claim already moved its next attempt out).
     func deliverDue() async {
+        let room = min(20, Self.maxInFlight - inFlight.withLock { $0 })
+        guard room > 0 else { return }
         let due: Rows
         do {
             due = try await platform.query(
@@ -146,40 +156,49 @@ public final class QuotaWarnings: Sendable {
                 WHERE w.tenant_id = d.tenant_id AND w.id = d.webhook_id
                   AND (d.tenant_id, d.id) IN (SELECT tenant_id, id FROM webhook_deliveries
                                               WHERE status = 'pending' AND next_attempt_at <= now()
-                                              ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+                                              ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
                 RETURNING d.tenant_id, d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.sealed_secret
-                """)
+                """, [room])
         } catch {
             return
         }
         for row in due.all {
-            guard let tenantID = try? row.uuid("tenant_id"), let id = try? row.uuid("id"), let webhookID = try? row.uuid("webhook_id"),
-                let event = try? row.string("event"), let payload = try? row.string("payload"), let attempts = try? row.int("attempts"), let url = try? row.string("url"),
-                let sealed = try? row.bytes("sealed_secret")
-            else { continue }
-            var status: Int?
-            var failure: String?
-            do {
-                let secret = try AESGCM.open(sealed, key: masterKey, associatedData: Array(webhookID.lowercasedString.utf8))
-                status = try await post(url: url, event: event, body: payload, secret: secret, deliveryID: id)
-            } catch let failed as DeliveryFailure {
-                failure = failed.rawValue
-            } catch {
-                failure = DeliveryFailure.internal.rawValue
+            inFlight.withLock { $0 += 1 }
+            Task {
+                await self.deliver(row)
+                self.inFlight.withLock { $0 -= 1 }
             }
-            let delivered = status.map { (200..<300).contains($0) } ?? false
-            if !delivered, failure == nil, status != nil { failure = DeliveryFailure.httpStatus.rawValue }
-            let backoff = 1 << min(attempts - 1, 8)
-            _ = try? await platform.query(
-                """
-                UPDATE webhook_deliveries SET
-                    status = CASE WHEN $3 THEN 'delivered' WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
-                    delivered_at = CASE WHEN $3 THEN now() END,
-                    next_attempt_at = now() + $5::integer * interval '1 second',
-                    last_status = $6, last_error = $7
-                WHERE tenant_id = $1 AND id = $2
-                """, [tenantID, id, delivered, Self.maxAttempts, backoff, status, delivered ? nil : failure])
         }
+    }
+
+    /// One claimed delivery: posted, and its outcome recorded.
+    private func deliver(_ row: Row) async {
+        guard let tenantID = try? row.uuid("tenant_id"), let id = try? row.uuid("id"), let webhookID = try? row.uuid("webhook_id"),
+            let event = try? row.string("event"), let payload = try? row.string("payload"), let attempts = try? row.int("attempts"), let url = try? row.string("url"),
+            let sealed = try? row.bytes("sealed_secret")
+        else { return }
+        var status: Int?
+        var failure: String?
+        do {
+            let secret = try AESGCM.open(sealed, key: masterKey, associatedData: Array(webhookID.lowercasedString.utf8))
+            status = try await post(url: url, event: event, body: payload, secret: secret, deliveryID: id)
+        } catch let failed as DeliveryFailure {
+            failure = failed.rawValue
+        } catch {
+            failure = DeliveryFailure.internal.rawValue
+        }
+        let delivered = status.map { (200..<300).contains($0) } ?? false
+        if !delivered, failure == nil, status != nil { failure = DeliveryFailure.httpStatus.rawValue }
+        let backoff = 1 << min(attempts - 1, 8)
+        _ = try? await platform.query(
+            """
+            UPDATE webhook_deliveries SET
+                status = CASE WHEN $3 THEN 'delivered' WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
+                delivered_at = CASE WHEN $3 THEN now() END,
+                next_attempt_at = now() + $5::integer * interval '1 second',
+                last_status = $6, last_error = $7
+            WHERE tenant_id = $1 AND id = $2
+            """, [tenantID, id, delivered, Self.maxAttempts, backoff, status, delivered ? nil : failure])
     }
 
     /// Why a delivery failed, as the delivery log shows it: a short category, never a library's
