@@ -115,13 +115,17 @@ public struct UsageExport: Sendable {
     /// Streams every tenant's export (platform finance) to `write`.
     /// - Throws: `AccessError.forbidden` unless the caller is a platform principal allowed `billing:export`.
     public func exportAll(_ query: Query, caller: Caller, write: ([UInt8]) async throws -> Void) async throws {
-        guard caller.tenantID == PlatformTenant.id, caller.may("billing:export", in: PlatformTenant.id) else {
-            throw AccessError.forbidden("billing:export")
-        }
+        try Self.requirePlatformFinance(caller)
         let currency = try await PriceBook.currency(platform)
         try await platform.withTransaction { tx in
             try await Self.run(tx, query, currency: currency, tenantID: nil, write: write)
         }
+    }
+
+    /// Every tenant's figures are platform finance's: a platform principal allowed `billing:export`.
+    /// (Callers check it before they start answering, so a refusal is a 403, not a cut stream.)
+    public static func requirePlatformFinance(_ caller: Caller) throws(AccessError) {
+        guard caller.tenantID == PlatformTenant.id, caller.allows("billing:export") else { throw .forbidden("billing:export") }
     }
 
     /// Streams one tenant's export, or every tenant's (`tenantID` nil), for the command line: its

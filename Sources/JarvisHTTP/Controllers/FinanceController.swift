@@ -53,9 +53,7 @@ struct FinanceController {
 
     @Sendable func exportAll(_ request: Request, context: JarvisRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        guard caller.tenantID == PlatformTenant.id, caller.may("billing:export", in: PlatformTenant.id) else {
-            throw AccessError.forbidden("billing:export")
-        }
+        try UsageExport.requirePlatformFinance(caller)
         let query = try Self.query(request)
         let exports = services.exports
         return Self.streamed(query.format, name: "usage-all-\(query.from)-\(query.to)") { writer in
