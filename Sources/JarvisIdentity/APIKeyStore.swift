@@ -47,7 +47,7 @@ public struct APIKeyStore: Sendable {
             tx, tenantID: tenantID, actor: actor, action: "api_key.create", targetType: "api_key", targetID: id.lowercasedString,
             details: [
                 "key_id": .string(token.keyID), "principal_id": .string(principalID.lowercasedString), "name": .string(name),
-                "expires_at": .optional(expiresAt.map(Timestamp.format)),
+                "expires_at": .optional(expiresAt.map(Timestamp.format)), "cost_center": .optional(costCenter),
             ])
         return (key, token.text)
     }
