@@ -15,6 +15,6 @@ public enum PermissionCatalog {
         "model:read", "model:write", "model:publish",
         "rollout:read", "rollout:write",
         "flag:read", "flag:write",
-        "billing:read", "billing:export", "billing:admin",
+        "billing:read", "billing:export", "billing:admin", "budget:write",
     ]
 }

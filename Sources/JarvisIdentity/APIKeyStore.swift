@@ -43,6 +43,8 @@ public struct APIKeyStore: Sendable {
             """,
             [tenantID, id, token.keyID, principalID, name, ByteaValue(token.secretHash(pepper: pepper)), caller.principalID, expiresAt, costCenter])
         let key = try Self.decode(rows)
+        // A cost center's hard-stop budget must see the new key's use as that cost center's at once.
+        if costCenter != nil { tx.noteChange(tenantID) }
         try await AuditLog.record(
             tx, tenantID: tenantID, actor: actor, action: "api_key.create", targetType: "api_key", targetID: id.lowercasedString,
             details: [

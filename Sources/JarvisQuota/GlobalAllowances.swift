@@ -144,6 +144,8 @@ public final class GlobalAllowances: Sendable {
             // The pace of the last interval, smoothed; hold about two intervals of it.
             let pace = local.spentSinceTick
             local.want = min(local.spec.limit, max(local.want * 0.5 + pace * 1.5, initialWant(local.spec, metric: key.metric, amount: 1) / 4, 1))
+            // Budgets count whole tokens or micro-units; whole amounts keep the arithmetic exact.
+            if key.metric != .requests { local.want = local.want.rounded(.up) }
             local.spentSinceTick = 0
             // Hysteresis: only a holding well above or below the need is worth a round trip.
             let surplus = local.tokens - local.want

@@ -29,11 +29,15 @@ public final class QuotaEngine: Sendable {
     public let allowances: GlobalAllowances
     /// Where limits crossing their warning share are noted.
     let warnings: QuotaWarnings?
+    /// Where a tenant's hard-stop budgets are read (the billing module).
+    let spendLimits: (any SpendLimitSource)?
 
     public init(
         platform: Database, plans: PlanQuotas = .none, reservationTTL: Duration = .seconds(900), refreshInterval: Duration = .seconds(5),
-        logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil, changes: ChangeFeed? = nil
+        logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil, changes: ChangeFeed? = nil,
+        spendLimits: (any SpendLimitSource)? = nil
     ) {
+        self.spendLimits = spendLimits
         self.platform = platform
         directory = Tenants(platform: platform)
         self.warnings = warnings
@@ -70,8 +74,12 @@ public final class QuotaEngine: Sendable {
         let unix = Self.unixSeconds()
         let day = UTCCalendar.day(unixSeconds: unix)
         var drawn: [(QuotaPolicy, Int64)] = []
+        var money: [TenantQuota.MoneyDraw] = []
         while true {
-            enum Step { case load, decided(QuotaDecision, released: [(GlobalAllowances.Key, Int64)]), draw([(QuotaPolicy, Int64)], released: [(GlobalAllowances.Key, Int64)]) }
+            enum Step {
+                case load, decided(QuotaDecision, released: [(GlobalAllowances.Key, Int64)])
+                case draw([(QuotaPolicy, Int64)], [TenantQuota.MoneyDraw], released: [(GlobalAllowances.Key, Int64)])
+            }
             let step = tenants.withValue(caller.tenantID) { slot -> Step in
                 guard var state = slot, !state.policiesStale else { return .load }
                 defer { slot = state }
@@ -83,8 +91,9 @@ public final class QuotaEngine: Sendable {
                         metric: full.metric, limit: full.limit, retryAfter: 60,
                         remaining: max(full.limit - (state.gauges[full.metric] ?? 0), 0), window: 0)), released: released)
                 }
-                if applicable.isEmpty && ask.tokens == 0 { return .decided(.admitted(reservation: nil), released: released) }
-                return .draw(applicable, released: released)
+                let moneyDraws = state.moneyDraws(ask, caller: caller)
+                if applicable.isEmpty && moneyDraws.isEmpty && ask.tokens == 0 { return .decided(.admitted(reservation: nil), released: released) }
+                return .draw(applicable, moneyDraws, released: released)
             }
             switch step {
             case .load:
@@ -94,9 +103,10 @@ public final class QuotaEngine: Sendable {
                 for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
                 refreshIfDue(caller.tenantID, now: now)
                 return decision
-            case .draw(let applicable, let released):
+            case .draw(let applicable, let moneyDraws, let released):
                 for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
                 drawn = applicable
+                money = moneyDraws
             }
             break
         }
@@ -117,15 +127,42 @@ public final class QuotaEngine: Sendable {
             }
             taken.append((key, amount))
         }
-        refreshIfDue(caller.tenantID, now: now)
         let budgets = taken.filter { $0.0.metric.isTokens }.map(\.0)
-        // A reservation only where a budget holds tokens back for it: with none, nothing is reserved.
-        let id = ask.tokens > 0 && !budgets.isEmpty ? UUIDv7.make() : nil
+        let month = TenantQuota.window(.costMonthly, day: day)
+        var held: [TenantQuota.MoneyHold] = []
+        for draw in money {
+            let key = GlobalAllowances.Key(tenantID: caller.tenantID, subject: .budget(draw.limit.budgetID), metric: .costMonthly, window: month)
+            let granted: Bool
+            do {
+                granted = try await allowances.take(key, amount: Double(draw.micros), spec: Self.spec(draw.limit), now: now)
+            } catch {
+                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                throw error
+            }
+            guard granted else {
+                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                return .denied(QuotaDenial(
+                    metric: .costMonthly, limit: draw.limit.amountMicros,
+                    retryAfter: TenantQuota.secondsToReset(.costMonthly, unixSeconds: unix), remaining: 0, window: 86_400 * 30))
+            }
+            taken.append((key, draw.micros))
+            if draw.held { held.append(.init(key: key, micros: draw.micros)) }
+        }
+        // A check that holds no money only asked whether any was left.
+        for draw in money where !draw.held {
+            allowances.giveBack(.init(tenantID: caller.tenantID, subject: .budget(draw.limit.budgetID), metric: .costMonthly, window: month), amount: 1)
+        }
+        refreshIfDue(caller.tenantID, now: now)
+        // A reservation only where a budget holds tokens or money back for it: with none, nothing is reserved.
+        let holdsTokens = ask.tokens > 0 && !budgets.isEmpty
+        let id = holdsTokens || !held.isEmpty ? UUIDv7.make() : nil
         let ttl = Self.nanoseconds(reservationTTL)
         let crossed = tenants.withValue(caller.tenantID) { slot -> [QuotaWarnings.Warning] in
             guard var state = slot else { return [] }
             defer { slot = state }
-            if let id { state.reserve(ask.tokens, caller: caller, allowances: budgets, now: now, day: day, ttl: ttl, id: id) }
+            if let id {
+                state.reserve(holdsTokens ? ask.tokens : 0, caller: caller, allowances: budgets, money: held, now: now, day: day, ttl: ttl, id: id)
+            }
             return state.warnings(after: drawn, tenantID: caller.tenantID, unixSeconds: unix)
         }
         if let warnings { crossed.forEach(warnings.note) }
@@ -138,6 +175,8 @@ public final class QuotaEngine: Sendable {
             : .init(rate: 0, limit: Double(policy.limit))
     }
 
+    static func spec(_ limit: SpendLimit) -> GlobalAllowances.Spec { .init(rate: 0, limit: Double(limit.amountMicros)) }
+
     static func denial(_ policy: QuotaPolicy, amount: Int64, unixSeconds: Int64) -> QuotaDenial {
         if policy.metric == .requests {
             let wait = policy.limit > 0 && amount <= policy.capacity ? max(Int64((Double(amount) / Double(policy.limit)).rounded(.up)), 1) : 3600
@@ -149,19 +188,26 @@ public final class QuotaEngine: Sendable {
     }
 
     /// Counts a committed usage event and settles its reservation: what it reserved beyond the use
-    /// goes back to the allowances, use beyond it is charged to them. A tenant not in memory is
-    /// skipped: its next load reads the event from the rollup.
-    public func record(tenantID: UUID, principalID: UUID?, tokens: Int64, reservation: UUID?, occurredAt: Date) {
+    /// goes back to the allowances, use beyond it is charged to them — tokens to the token budgets,
+    /// the event's rated cost (`costMicros`, nil when unpriced) to the hard-stop budgets of the
+    /// tenant and of the event's cost center. A tenant not in memory is skipped: its next load reads
+    /// the event from the rollup.
+    public func record(
+        tenantID: UUID, principalID: UUID?, tokens: Int64, reservation: UUID?, occurredAt: Date, costMicros: Int64? = nil, costCenter: String? = nil
+    ) {
         let eventDay = UTCCalendar.day(unixSeconds: Int64(occurredAt.timeIntervalSince1970.rounded(.down)))
         let now = Self.monotonicNanoseconds()
-        let (settled, budgets) = tenants.withValue(tenantID) { slot -> (TenantQuota.Reservation?, [QuotaPolicy]) in
-            guard var state = slot else { return (nil, []) }
+        let (settled, budgets, limits) = tenants.withValue(tenantID) { slot -> (TenantQuota.Reservation?, [QuotaPolicy], [SpendLimit]) in
+            guard var state = slot else { return (nil, [], []) }
             defer { slot = state }
             let settled = state.record(tokens: tokens, principalID: principalID, reservation: reservation, eventDay: eventDay)
             let caller = QuotaCaller(tenantID: tenantID, principalID: principalID ?? UsageTotals.nobody, apiKeyID: nil)
-            return (settled, state.policies.filter { $0.metric.isTokens && caller.applies($0.subject) })
+            return (settled, state.policies.filter { $0.metric.isTokens && caller.applies($0.subject) },
+                    state.spend.limits.filter { $0.applies(to: costCenter) })
         }
-        if let settled {
+        settleMoney(tenantID: tenantID, held: settled?.money, limits: limits, costMicros: costMicros ?? 0, eventDay: eventDay, now: now)
+        // A reservation that held only money leaves the tokens to be charged as they are.
+        if let settled, !settled.allowances.isEmpty {
             for key in settled.allowances {
                 let difference = settled.amount - tokens
                 if difference >= 0 {
@@ -178,6 +224,28 @@ public final class QuotaEngine: Sendable {
             let key = GlobalAllowances.Key(tenantID: tenantID, subject: policy.subject, metric: policy.metric, window: TenantQuota.window(policy.metric, day: eventDay))
             guard key.window == TenantQuota.window(policy.metric, day: UTCCalendar.day(unixSeconds: Self.unixSeconds())) else { continue }
             allowances.charge(key, amount: Double(tokens), spec: Self.spec(policy), now: now)
+        }
+    }
+
+    /// The money side of `record`: a held reservation gives back what the use did not cost or is
+    /// charged what it cost beyond; use without one is charged as it is (this month's only).
+    private func settleMoney(tenantID: UUID, held: [TenantQuota.MoneyHold]?, limits: [SpendLimit], costMicros: Int64, eventDay: Int64, now: UInt64) {
+        if let held, !held.isEmpty {
+            for hold in held {
+                let difference = hold.micros - costMicros
+                if difference >= 0 {
+                    allowances.giveBack(hold.key, amount: Double(difference))
+                } else if let limit = limits.first(where: { hold.key.subject == .budget($0.budgetID) }) {
+                    allowances.charge(hold.key, amount: Double(-difference), spec: Self.spec(limit), now: now)
+                }
+            }
+            return
+        }
+        let month = TenantQuota.window(.costMonthly, day: eventDay)
+        guard costMicros > 0, month == TenantQuota.window(.costMonthly, day: UTCCalendar.day(unixSeconds: Self.unixSeconds())) else { return }
+        for limit in limits {
+            let key = GlobalAllowances.Key(tenantID: tenantID, subject: .budget(limit.budgetID), metric: .costMonthly, window: month)
+            allowances.charge(key, amount: Double(costMicros), spec: Self.spec(limit), now: now)
         }
     }
 
@@ -232,11 +300,13 @@ public final class QuotaEngine: Sendable {
             return slot == nil
         }
         let policies = try await QuotaPolicyStore.effective(platform, tenantID: tenantID, plans: plans, tenants: directory)
+        let spend = try await spendLimits?.spendLimits(tenantID: tenantID) ?? TenantSpendLimits()
         let totals = isNew ? try await UsageTotals.load(platform, tenantID: tenantID, day: UTCCalendar.day(unixSeconds: Self.unixSeconds())) : nil
         let gauges = isNew ? try await StorageGauges.load(platform, tenantID: tenantID) : [:]
         tenants.withValue(tenantID) { slot in
             guard slot != nil else {
                 var state = TenantQuota(policies: policies, day: totals?.day ?? UTCCalendar.day(unixSeconds: Self.unixSeconds()))
+                state.spend = spend
                 totals?.apply(to: &state)
                 state.gauges = gauges
                 state.refreshedAt = Self.monotonicNanoseconds()
@@ -244,6 +314,7 @@ public final class QuotaEngine: Sendable {
                 return
             }
             slot?.policies = policies
+            slot?.spend = spend
         }
     }
 
@@ -305,6 +376,7 @@ public final class QuotaEngine: Sendable {
                 case .tenant: live = leases.tenant
                 case .principal(let id): live = leases.principals[id] ?? 0
                 case .apiKey(let id): live = leases.keys[id] ?? 0
+                case .budget: live = 0
                 }
             }
             return QuotaStatus(policy: policy, state: state, held: held, live: live, unixSeconds: unix)

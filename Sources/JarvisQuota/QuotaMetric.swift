@@ -11,29 +11,43 @@ public enum QuotaMetric: String, Sendable, CaseIterable, Codable {
     case storageDocuments = "storage_documents"
     case storageVectors = "storage_vectors"
     case storageBytes = "storage_bytes"
+    /// A hard-stop budget's money this month, in micro-units (set as a budget, not a policy).
+    case costMonthly = "cost_monthly"
 
     /// The reason code a denial by this metric carries.
-    public var denialReason: String { "quota_" + rawValue }
+    public var denialReason: String { self == .costMonthly ? "budget_exhausted" : "quota_" + rawValue }
+
+    /// What a quota policy may limit (budgets are made through the billing module).
+    public var isPolicyMetric: Bool { self != .costMonthly }
 
     public var isTokens: Bool { self == .tokensDaily || self == .tokensMonthly }
 
     /// Drawn from global allowances (requests and token budgets).
     public var isAllowance: Bool { self == .requests || isTokens }
 
+    /// Counted in a window (a day or a month) rather than refilled or reported.
+    public var isWindowed: Bool { isTokens || self == .costMonthly }
+
     /// An absolute amount reported by the owning service.
     public var isGauge: Bool { self == .storageDocuments || self == .storageVectors || self == .storageBytes }
 }
 
-/// Who a policy limits: the whole tenant, one principal, or one API key.
+/// Who a policy limits: the whole tenant, one principal, or one API key; or, for a hard-stop
+/// budget's allowance, the budget.
 public enum QuotaSubject: Hashable, Sendable {
     case tenant
     case principal(UUID)
     case apiKey(UUID)
+    case budget(UUID)
 
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case tenant
         case principal
         case apiKey = "api_key"
+        case budget
+
+        /// A kind a quota policy may name.
+        public var isPolicySubject: Bool { self != .budget }
     }
 
     public var kind: Kind {
@@ -41,13 +55,14 @@ public enum QuotaSubject: Hashable, Sendable {
         case .tenant: return .tenant
         case .principal: return .principal
         case .apiKey: return .apiKey
+        case .budget: return .budget
         }
     }
 
     public var id: UUID? {
         switch self {
         case .tenant: return nil
-        case .principal(let id), .apiKey(let id): return id
+        case .principal(let id), .apiKey(let id), .budget(let id): return id
         }
     }
 
@@ -56,6 +71,7 @@ public enum QuotaSubject: Hashable, Sendable {
         case (.tenant, nil): self = .tenant
         case (.principal, let id?): self = .principal(id)
         case (.apiKey, let id?): self = .apiKey(id)
+        case (.budget, let id?): self = .budget(id)
         default: return nil
         }
     }

@@ -6,14 +6,17 @@ public struct QuotaAsk: Sendable, Equatable {
     public var tokens: Int64
     /// What a write adds to storage gauges (checked, not reserved: the service reports the result).
     public var storage: [QuotaMetric: Int64]
+    /// The use's expected cost in micro-units, reserved from hard-stop budgets (0: none given).
+    public var costMicros: Int64
 
-    public init(requests: Int64 = 0, tokens: Int64 = 0, storage: [QuotaMetric: Int64] = [:]) {
+    public init(requests: Int64 = 0, tokens: Int64 = 0, storage: [QuotaMetric: Int64] = [:], costMicros: Int64 = 0) {
         self.requests = requests
         self.tokens = tokens
         self.storage = storage
+        self.costMicros = costMicros
     }
 
-    public var isEmpty: Bool { requests == 0 && tokens == 0 && storage.values.allSatisfy { $0 == 0 } }
+    public var isEmpty: Bool { requests == 0 && tokens == 0 && costMicros == 0 && storage.values.allSatisfy { $0 == 0 } }
 }
 
 /// Whose quota a check draws on.
@@ -33,6 +36,7 @@ public struct QuotaCaller: Sendable {
         case .tenant: return true
         case .principal(let id): return id == principalID
         case .apiKey(let id): return id == apiKeyID
+        case .budget: return false
         }
     }
 }
@@ -77,10 +81,27 @@ struct TenantQuota {
         /// The budget allowances it drew on.
         let allowances: [GlobalAllowances.Key]
         let amount: Int64
+        /// The hard-stop budgets' allowances it drew on, with the micro-units held of each.
+        let money: [MoneyHold]
         let expires: UInt64
     }
 
+    struct MoneyHold {
+        let key: GlobalAllowances.Key
+        let micros: Int64
+    }
+
+    /// What one check draws from a hard-stop budget: held until its use is reported, or (a check
+    /// that reserves nothing) one micro-unit taken and given back at once, to ask whether any is left.
+    struct MoneyDraw {
+        let limit: SpendLimit
+        let micros: Int64
+        let held: Bool
+    }
+
     var policies: [QuotaPolicy]
+    /// The hard-stop budgets, loaded with the policies.
+    var spend = TenantSpendLimits()
     var policiesStale = false
     var counters: [CounterKey: Counter] = [:]
     var reservations: [UUID: Reservation] = [:]
@@ -104,7 +125,7 @@ struct TenantQuota {
         switch metric {
         case .requests, .concurrentWorkflows, .storageDocuments, .storageVectors, .storageBytes: return 0
         case .tokensDaily: return day
-        case .tokensMonthly: return UTCCalendar.month(day: day)
+        case .tokensMonthly, .costMonthly: return UTCCalendar.month(day: day)
         }
     }
 
@@ -130,6 +151,7 @@ struct TenantQuota {
             release(reservation)
             reservations[id] = nil
             released += reservation.allowances.map { ($0, reservation.amount) }
+            released += reservation.money.map { ($0.key, $0.micros) }
         }
         return released
     }
@@ -147,6 +169,18 @@ struct TenantQuota {
         }
     }
 
+    /// What `ask` draws from the hard-stop budgets that cover `caller` (the tenant's, and its cost center's).
+    func moneyDraws(_ ask: QuotaAsk, caller: QuotaCaller) -> [MoneyDraw] {
+        guard !spend.limits.isEmpty else { return [] }
+        let costCenter = spend.costCenter(of: caller)
+        return spend.limits.compactMap { limit in
+            guard limit.applies(to: costCenter) else { return nil }
+            if ask.costMicros > 0 { return MoneyDraw(limit: limit, micros: ask.costMicros, held: true) }
+            if ask.tokens > 0 && limit.checkReservationMicros > 0 { return MoneyDraw(limit: limit, micros: limit.checkReservationMicros, held: true) }
+            return MoneyDraw(limit: limit, micros: 1, held: false)
+        }
+    }
+
     /// The window a warning belongs to: the minute for request rates, the day or month for budgets.
     static func windowKey(_ metric: QuotaMetric, unixSeconds: Int64) -> String {
         let day = UTCCalendar.day(unixSeconds: unixSeconds)
@@ -155,7 +189,7 @@ struct TenantQuota {
         case .requests:
             let minute = (unixSeconds - day * 86_400) / 60
             return date + "T" + (minute / 60 < 10 ? "0" : "") + String(minute / 60) + ":" + (minute % 60 < 10 ? "0" : "") + String(minute % 60)
-        case .tokensMonthly: return String(date.prefix(7))
+        case .tokensMonthly, .costMonthly: return String(date.prefix(7))
         default: return date
         }
     }
@@ -195,17 +229,21 @@ struct TenantQuota {
 
     /// Records an admitted token reservation. Counted for the tenant and the principal whether or
     /// not a policy names them, so a policy added later and the status endpoint see it.
+    /// `tokens` is 0 when no token budget held any (the reservation holds only money).
     mutating func reserve(
-        _ tokens: Int64, caller: QuotaCaller, allowances: [GlobalAllowances.Key], now: UInt64, day: Int64, ttl: UInt64, id: UUID
+        _ tokens: Int64, caller: QuotaCaller, allowances: [GlobalAllowances.Key], money: [MoneyHold], now: UInt64, day: Int64, ttl: UInt64,
+        id: UUID
     ) {
         var keys: [CounterKey] = []
-        for subject in [QuotaSubject.tenant, .principal(caller.principalID)] {
-            for metric in [QuotaMetric.tokensDaily, .tokensMonthly] {
-                keys.append(CounterKey(subject: subject, metric: metric, window: Self.window(metric, day: day)))
+        if tokens > 0 {
+            for subject in [QuotaSubject.tenant, .principal(caller.principalID)] {
+                for metric in [QuotaMetric.tokensDaily, .tokensMonthly] {
+                    keys.append(CounterKey(subject: subject, metric: metric, window: Self.window(metric, day: day)))
+                }
             }
         }
         for key in keys { counters[key, default: Counter()].reserved += tokens }
-        reservations[id] = Reservation(keys: keys, allowances: allowances, amount: tokens, expires: now + ttl)
+        reservations[id] = Reservation(keys: keys, allowances: allowances, amount: tokens, money: money, expires: now + ttl)
     }
 
     /// Counts used tokens (from a committed usage event) and settles its reservation, if open.

@@ -45,6 +45,8 @@ public enum PrincipalStore {
             """, [tenantID, id, input.kind.rawValue, input.kind == .user ? input.email : nil, input.name, input.description, input.costCenter],
             onConflict: TenancyError.conflict(conflict))
         let principal = try decode(rows)
+        // A cost center's hard-stop budget must see the new principal's use as that cost center's at once.
+        if input.costCenter != nil { tx.noteChange(tenantID) }
         var details: [String: AuditValue] = ["name": .string(input.name)]
         if let email = principal.email { details["email"] = .string(email) }
         if let costCenter = input.costCenter { details["cost_center"] = .string(costCenter) }

@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import JarvisBilling
+import JarvisHTTP
 import JarvisStore
 import Testing
 
@@ -135,6 +137,15 @@ import Testing
                     if !warned { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 try #require(warned, "no quota warning was recorded")
+                // A budget the month's spend has reached (1 micro-unit: a million input tokens at the
+                // price above), so it has an alert. Last: the use is past the token budget.
+                let budget = try await api.post("/v1/tenants/\(seeded.slug)/budgets", ["amount_micros": 1, "thresholds": [100]], key: seeded.adminKey)
+                try #require(budget.status == .created, "\(budget.text)")
+                let priced = try await api.post(
+                    "/v1/usage", ["idempotency_key": "rls-priced", "model": "rls-model", "input_tokens": 1_000_000, "output_tokens": 0, "status": "success"],
+                    key: seeded.adminKey)
+                try #require(priced.json["accepted"] as? Int == 1, "\(priced.text)")
+                try await Fixture.jarvis().budgetAlerts.pass()
             }
             return (a, b)
         }

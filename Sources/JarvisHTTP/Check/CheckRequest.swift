@@ -82,7 +82,7 @@ struct CheckRequest {
         return item
     }
 
-    /// `{"requests": n, "tokens_estimate": n, "storage_bytes": n, ...}`, all optional whole numbers.
+    /// `{"requests": n, "tokens_estimate": n, "cost_estimate_micros": n, "storage_bytes": n, ...}`, all optional whole numbers.
     static func parseQuota(_ parser: inout Parser) throws(ParseError) -> QuotaAsk {
         var ask = QuotaAsk()
         var seen: UInt8 = 0
@@ -96,6 +96,10 @@ struct CheckRequest {
                 guard seen & 2 == 0 else { throw .invalid("quota.tokens_estimate: given twice") }
                 seen |= 2
                 ask.tokens = try parser.integer(max: 1_000_000_000_000, name: "quota.tokens_estimate")
+            case "cost_estimate_micros":
+                guard seen & 4 == 0 else { throw .invalid("quota.cost_estimate_micros: given twice") }
+                seen |= 4
+                ask.costMicros = try parser.integer(max: 9_007_199_254_740_992, name: "quota.cost_estimate_micros")
             case "storage_documents", "storage_vectors", "storage_bytes":
                 let metric = QuotaMetric(rawValue: key)!
                 guard ask.storage[metric] == nil else { throw .invalid("quota.\(key): given twice") }

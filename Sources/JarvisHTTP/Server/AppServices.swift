@@ -33,6 +33,7 @@ struct AppServices: Sendable {
     let prices: PriceBook
     let exports: UsageExport
     let statements: Statements
+    let budgets: Budgets
 
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
     /// Another tenant is a 404 for everyone but those the permission reaches every tenant for (super

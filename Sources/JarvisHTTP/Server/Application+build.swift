@@ -10,7 +10,7 @@ public import JarvisQuota
 internal import JarvisAccess
 internal import JarvisTenancy
 public import JarvisReleases
-internal import JarvisBilling
+public import JarvisBilling
 internal import Foundation
 
 /// Builds the application from its configuration: `jarvis serve` runs what this returns, and the
@@ -42,6 +42,8 @@ public struct JarvisApplication: Sendable {
     public let quotas: QuotaEngine
     public let usage: UsageWriter
     public let warnings: QuotaWarnings
+    /// Raises budget thresholds; tests run a pass themselves.
+    public let budgetAlerts: BudgetAlerts
     /// Which version a subject gets, from memory; the benchmark and tests look into it.
     public let resolver: Resolver
     public let rollouts: RolloutSupervisor
@@ -70,9 +72,11 @@ public struct JarvisApplication: Sendable {
             feed: changes)
         let targets = WebhookTargetPolicy(allowLoopback: configuration.webhookAllowLoopback)
         warnings = QuotaWarnings(platform: platform, masterKey: configuration.masterKey, targets: targets, logger: logger)
+        let budgets = Budgets(app: app, platform: platform)
+        budgetAlerts = BudgetAlerts(platform: platform, logger: logger)
         quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
-            warnings: warnings, changes: changes)
+            warnings: warnings, changes: changes, spendLimits: budgets)
         usage = UsageWriter(platform: platform, engine: quotas, logger: logger, rating: !configuration.usageRatingOff)
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
@@ -110,7 +114,7 @@ public struct JarvisApplication: Sendable {
             webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
             identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents,
             releases: releases, prices: PriceBook(app: app, platform: platform), exports: UsageExport(app: app, platform: platform),
-            statements: Statements(app: app, platform: platform))
+            statements: Statements(app: app, platform: platform), budgets: budgets)
 
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
@@ -188,6 +192,7 @@ public struct JarvisApplication: Sendable {
         LabelController(services: services, subject: services.releases.models, read: "model:read", publish: "model:publish").addRoutes(to: models)
         RolloutController(services: services).addRoutes(to: tenant.group("rollouts"))
         FlagController(services: services).addRoutes(to: tenant.group("flags"))
+        BudgetController(services: services).addRoutes(to: tenant.group("budgets"))
         return base
     }
 
@@ -197,7 +202,7 @@ public struct JarvisApplication: Sendable {
         [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
-            rollouts.service,
+            rollouts.service, budgetAlerts.service,
         ]
     }
 

@@ -27,7 +27,7 @@ public struct PlanQuotas: Sendable, Equatable {
             var limits: [Limit] = []
             for item in parts[1].split(separator: ",") {
                 let pair = item.split(separator: "=", maxSplits: 1)
-                guard pair.count == 2, let metric = QuotaMetric(rawValue: pair[0].trimmingCharacters(in: .whitespaces)), metric != .concurrentWorkflows else {
+                guard pair.count == 2, let metric = QuotaMetric(rawValue: pair[0].trimmingCharacters(in: .whitespaces)), metric != .concurrentWorkflows, metric.isPolicyMetric else {
                     throw .invalid("plan quotas: '\(item)' is not <metric>=<limit>")
                 }
                 let numbers = pair[1].split(separator: "/").map { Int64($0.trimmingCharacters(in: .whitespaces)) }

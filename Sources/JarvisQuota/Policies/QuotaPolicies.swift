@@ -87,6 +87,7 @@ public struct QuotaPolicies: Sendable {
                 throw QuotaError.invalid("subject_id: no API key \(id.lowercasedString) in this tenant")
             }
             try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: owner, by: caller)
+        case .budget: throw QuotaError.invalid("subject_kind: must be tenant, principal or api_key")
         }
     }
 }

@@ -26,6 +26,8 @@ public enum QuotaPolicyStore {
         }
 
         func validate() throws(QuotaError) {
+            guard metric.isPolicyMetric else { throw .invalid("metric: budgets in money are set under /budgets") }
+            guard subject.kind.isPolicySubject else { throw .invalid("subject_kind: must be tenant, principal or api_key") }
             guard limit >= 0, limit <= 1_000_000_000_000_000 else { throw .invalid("limit: must be from 0 to 10^15") }
             if let burst {
                 guard metric == .requests else { throw .invalid("burst: only for the requests metric") }

@@ -5,8 +5,14 @@ package import JarvisStore
 /// idempotency check), the events whose keys were new, and their day rollup, from arrays bound as
 /// parameters.
 package enum UsageLedger {
-    /// - Returns: for each event, whether it was stored now (false: its key was seen before).
-    static func insert(_ platform: Database, _ events: [UsageEvent], rating: Bool = true) async throws -> [Bool] {
+    /// What storing one new event decided: its cost (nil: unpriced) and cost center.
+    struct Stored {
+        let costMicros: Int64?
+        let costCenter: String?
+    }
+
+    /// - Returns: for each event, how it was stored now (nil: its key was seen before).
+    static func insert(_ platform: Database, _ events: [UsageEvent], rating: Bool = true) async throws -> [Stored?] {
         // Within the batch the first event with a key wins; later ones are duplicates.
         var firstIndex: [String: Int] = [:]
         var fresh: [Int] = []
@@ -75,11 +81,15 @@ package enum UsageLedger {
                     cost_micros = usage_daily.cost_micros + EXCLUDED.cost_micros,
                     unpriced_events = usage_daily.unpriced_events + EXCLUDED.unpriced_events
             )
-            SELECT event_id FROM keys
+            SELECT id AS event_id, cost_micros, cost_center FROM rated
             """, parameters)
-        let stored = Set(try inserted.all.map { try $0.uuid("event_id") })
-        var accepted = [Bool](repeating: false, count: events.count)
-        for (n, index) in fresh.enumerated() where stored.contains(ids[n]) { accepted[index] = true }
+        var stored: [UUID: Stored] = [:]
+        for row in inserted.all {
+            stored[try row.uuid("event_id")] = Stored(
+                costMicros: try row.optionalInt("cost_micros").map { Int64($0) }, costCenter: try row.optionalString("cost_center"))
+        }
+        var accepted = [Stored?](repeating: nil, count: events.count)
+        for (n, index) in fresh.enumerated() { accepted[index] = stored[ids[n]] }
         return accepted
     }
 

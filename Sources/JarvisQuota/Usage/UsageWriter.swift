@@ -114,14 +114,16 @@ public final class UsageWriter: Service, Sendable {
             let accepted = try await UsageLedger.insert(platform, events, rating: rating)
             var offset = 0
             for pending in batch {
-                let outcomes = (offset..<offset + pending.events.count).map { accepted[$0] ? UsageOutcome.accepted : .duplicate }
+                let outcomes = (offset..<offset + pending.events.count).map { accepted[$0] != nil ? UsageOutcome.accepted : .duplicate }
                 offset += pending.events.count
                 pending.waiter.resume(returning: outcomes)
             }
             if let engine {
-                for (event, isNew) in zip(events, accepted) where isNew {
+                for (event, stored) in zip(events, accepted) {
+                    guard let stored else { continue }
                     engine.record(tenantID: event.tenantID, principalID: event.principalID, tokens: event.tokens,
-                                  reservation: event.reservationID, occurredAt: event.occurredAt)
+                                  reservation: event.reservationID, occurredAt: event.occurredAt, costMicros: stored.costMicros,
+                                  costCenter: stored.costCenter)
                 }
             }
         } catch let error as StoreError where batch.count > 1 && !error.isTransient {

@@ -29,14 +29,20 @@ public struct WebhookDelivery: Sendable {
 /// Webhooks and their delivery log, inside a tenant transaction. The secret is made here, shown
 /// once (the caller returns it), and stored sealed under the master key.
 public enum WebhookStore {
-    public static let events = ["quota.warning", "rollout.aborted"]
+    public static let events = ["quota.warning", "rollout.aborted", "budget.threshold"]
 
     /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
     package static func enqueue(_ tx: Transaction, tenantID: UUID, event: String, payload: [String: String]) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         var body = payload
         body["tenant_id"] = tenantID.lowercasedString
+        try await enqueue(tx, tenantID: tenantID, event: event, body: body)
+    }
+
+    /// Queues `event` with `body` (JSON, snake_case keys, sorted) for every webhook of the tenant that takes it.
+    package static func enqueue(_ tx: Transaction, tenantID: UUID, event: String, body: some Encodable) async throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try await tx.query(
             """
             INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event, payload)
