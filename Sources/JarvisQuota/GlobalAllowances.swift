@@ -33,6 +33,9 @@ public final class GlobalAllowances: Sendable {
         var lastUsed: UInt64
         /// No more to take until then (the global limit was reached).
         var dryUntil: UInt64 = 0
+        /// A surplus the background pass is giving back to the global row right now: until that
+        /// lands there, a take may find the row short by it, which is no reason to call the limit dry.
+        var returning: Double = 0
     }
 
     let platform: Database
@@ -59,6 +62,7 @@ public final class GlobalAllowances: Sendable {
 
     /// Spends `amount` of `key`'s limit. - Returns: false when the limit has nothing left for it.
     func take(_ key: Key, amount: Double, spec: Spec, now: UInt64) async throws -> Bool {
+        var waits = 0
         while true {
             enum Step { case done(Bool), topUp(Double) }
             let step = locals.withValue(key) { slot -> Step in
@@ -79,7 +83,14 @@ public final class GlobalAllowances: Sendable {
             case .topUp(let wanted):
                 try await takes.run(key) { try await self.topUp(key, spec: spec, wanted: wanted) }
                 // A refusal noted by that take holds for everyone who waited on it.
-                if locals.withValue(key, { ($0?.dryUntil ?? 0) > now && ($0?.tokens ?? 0) < amount }) { return false }
+                let (dry, returning) = locals.withValue(key) { (($0?.dryUntil ?? 0) > now && ($0?.tokens ?? 0) < amount, ($0?.returning ?? 0) > 0) }
+                if dry { return false }
+                // Short only because this instance's own surplus is on its way back: ask again once it is there.
+                if returning && locals.withValue(key, { ($0?.tokens ?? 0) < amount }) {
+                    waits += 1
+                    if waits > 200 { return false }
+                    try await Task.sleep(for: .milliseconds(1))
+                }
             }
         }
     }
@@ -108,8 +119,9 @@ public final class GlobalAllowances: Sendable {
         let now = QuotaEngine.monotonicNanoseconds()
         locals.withValue(key) { slot in
             slot?.tokens += granted
-            // Less than asked: the limit is spent for now; do not ask again before the next pass.
-            if granted < wanted { slot?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
+            // Less than asked: the limit is spent for now; do not ask again before the next pass
+            // (unless a surplus of ours is still on its way back to the row).
+            if granted < wanted && (slot?.returning ?? 0) <= 0 { slot?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
         }
     }
 
@@ -151,6 +163,9 @@ public final class GlobalAllowances: Sendable {
             let surplus = local.tokens - local.want
             if local.tokens > 2 * local.want, surplus >= 1 {
                 local.tokens -= surplus
+                local.returning += surplus
+                // What goes back is there to take again: the limit is not dry for this instance.
+                local.dryUntil = 0
                 plan.append((key, local.spec, surplus, 0))
             } else if local.tokens < local.want / 2, local.want - local.tokens >= 1 {
                 plan.append((key, local.spec, 0, local.want - local.tokens))
@@ -167,6 +182,12 @@ public final class GlobalAllowances: Sendable {
         var plan: [(Key, Spec, Double, Double)] = []
         locals.forEachShard { all in plan += review(&all, now: now) }
         guard !plan.isEmpty else { return }
+        // Whatever became of it, the surplus is no longer on its way.
+        defer {
+            for (key, _, returned, _) in plan where returned > 0 {
+                locals.withValue(key) { $0?.returning -= returned }
+            }
+        }
         do {
             let granted = try await grant(plan)
             for ((key, _, _, wanted), got) in zip(plan, granted) where wanted > 0 {
