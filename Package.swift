@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "JarvisAudit",
             dependencies: [
-                "JarvisStore",
+                "JarvisStore", "JarvisCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

@@ -12,6 +12,42 @@ struct AuditController {
         group.get(use: list)
     }
 
+    func addVerifyRoutes(to group: RouterGroup<JarvisRequestContext>) {
+        group.get("verify", use: verify)
+    }
+
+    struct Verification: ResponseEncodable, Sendable {
+        struct Break: Encodable, Sendable {
+            let seq: Int64
+            let eventId: String?
+            let kind: String
+        }
+
+        let tenantId: String
+        let intact: Bool
+        let checked: Int64
+        let headSeq: Int64
+        let headHash: String
+        let unsealed: Int64
+        let firstBreak: Break?
+
+        init(_ r: AuditVerifier.Report) {
+            tenantId = r.tenantID.lowercasedString
+            intact = r.intact
+            checked = r.checked
+            headSeq = r.headSeq
+            headHash = r.headHash
+            unsealed = r.unsealed
+            firstBreak = r.firstBreak.map { Break(seq: $0.seq, eventId: $0.eventID?.lowercasedString, kind: $0.kind.rawValue) }
+        }
+    }
+
+    /// `GET …/audit/verify`: the tenant's chain recomputed, with the first broken link if any.
+    @Sendable func verify(_ request: Request, context: JarvisRequestContext) async throws -> Verification {
+        let scope = try await services.scope(context, permission: "audit:read")
+        return Verification(try await services.auditVerifier.verify(tenantID: scope.tenantID))
+    }
+
     struct Body: ResponseEncodable, Sendable {
         let id: String
         let tenantId: String

@@ -18,6 +18,7 @@ struct AppServices: Sendable {
     let passwords: Passwords
     let roles: Roles
     let audit: AuditEvents
+    let auditVerifier: AuditVerifier
     let quotaPolicies: QuotaPolicies
     let usage: UsageIngest
     let usageReports: UsageReports

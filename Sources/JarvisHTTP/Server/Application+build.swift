@@ -44,6 +44,8 @@ public struct JarvisApplication: Sendable {
     public let warnings: QuotaWarnings
     /// Raises budget thresholds; tests run a pass themselves.
     public let budgetAlerts: BudgetAlerts
+    /// Seals audit events into their tenants' chains; tests seal a tenant themselves.
+    public let auditSealer: AuditSealer
     /// Which version a subject gets, from memory; the benchmark and tests look into it.
     public let resolver: Resolver
     public let rollouts: RolloutSupervisor
@@ -74,6 +76,7 @@ public struct JarvisApplication: Sendable {
         warnings = QuotaWarnings(platform: platform, masterKey: configuration.masterKey, targets: targets, logger: logger)
         let budgets = Budgets(app: app, platform: platform)
         budgetAlerts = BudgetAlerts(platform: platform, logger: logger)
+        auditSealer = AuditSealer(platform: platform, logger: logger)
         quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
             warnings: warnings, changes: changes, spendLimits: budgets)
@@ -107,7 +110,7 @@ public struct JarvisApplication: Sendable {
         domain = AppServices(
             tenants: tenants, principals: Principals(app: app, sessions: sessions),
             apiKeys: APIKeys(app: app, pepper: configuration.apiKeyPepper), passwords: Passwords(app: app, hasher: passwordHasher),
-            roles: Roles(app: app), audit: AuditEvents(app: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
+            roles: Roles(app: app), audit: AuditEvents(app: app), auditVerifier: AuditVerifier(database: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
             usage: UsageIngest(writer: usage, tenants: tenants, principals: PrincipalDirectory(platform: platform)),
             usageReports: UsageReports(app: app), storage: StorageReports(app: app, engine: quotas, tenants: tenants),
             leases: Leases(app: app, warnings: warnings),
@@ -171,7 +174,9 @@ public struct JarvisApplication: Sendable {
         roles.addPermissionRoutes(to: tenant.group("permissions"))
         roles.addPrincipalRoutes(to: tenant.group("principals"))
         roles.addBindingRoutes(to: tenant.group("role-bindings"))
-        AuditController(services: services).addRoutes(to: tenant.group("audit-events"))
+        let audit = AuditController(services: services)
+        audit.addRoutes(to: tenant.group("audit-events"))
+        audit.addVerifyRoutes(to: tenant.group("audit"))
         QuotaController(services: services).addRoutes(to: tenant.group("quotas"))
         WebhookController(services: services).addRoutes(to: tenant.group("webhooks"))
         let usage = UsageController(services: services)
@@ -202,7 +207,7 @@ public struct JarvisApplication: Sendable {
         [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
-            rollouts.service, budgetAlerts.service,
+            rollouts.service, budgetAlerts.service, auditSealer.service,
         ]
     }
 

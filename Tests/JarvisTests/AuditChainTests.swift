@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import JarvisAudit
+import JarvisHTTP
+import JarvisStore
+import Testing
+
+/// The audit hash chain: what commits is sealed, nobody rewrites an audit row, and tampering by
+/// someone who gets past that (the owner role, triggers switched off) is found and located.
+@Suite struct AuditChainTests {
+    /// A tenant with a few audited mutations, sealed. - Returns: its slug, id and chain length.
+    static func sealedTenant(_ api: API, prefix: String) async throws -> (slug: String, id: UUID, links: Int) {
+        let t = try await api.seedTenant(prefix: prefix)
+        for n in 0..<3 {
+            let account = try await api.post("/v1/tenants/\(t.slug)/service-accounts", ["name": "svc-\(n)"], key: t.adminKey)
+            try #require(account.status == .created, "\(account.text)")
+        }
+        let id = try #require(UUID(uuidString: t.tenantID))
+        _ = try await Fixture.jarvis().auditSealer.seal(id)
+        let report = try await api.get("/v1/tenants/\(t.slug)/audit/verify", key: t.adminKey)
+        try #require(report.json["intact"] as? Bool == true && report.json["unsealed"] as? Int == 0, "\(report.text)")
+        let links = try #require(report.json["checked"] as? Int)
+        try #require(links >= 4, "\(report.text)")
+        return (t.slug, id, links)
+    }
+
+    /// Runs `statements` as the owner inside the tenant, with the append-only triggers off for
+    /// that transaction only — what an attacker with the owner's password could do.
+    static func tamper(_ tenantID: UUID, _ statements: [String]) async throws {
+        let owner = Fixture.database("JARVIS_OWNER_DATABASE_URL", poolSize: 1)
+        defer { Task { await owner.pool.shutdown() } }
+        try await owner.withTenant(tenantID) { tx in
+            try await tx.query("ALTER TABLE audit_events DISABLE TRIGGER append_only")
+            try await tx.query("ALTER TABLE audit_chain DISABLE TRIGGER append_only")
+            for statement in statements { try await tx.query(statement, [tenantID]) }
+            try await tx.query("ALTER TABLE audit_events ENABLE TRIGGER append_only")
+            try await tx.query("ALTER TABLE audit_chain ENABLE TRIGGER append_only")
+        }
+    }
+
+    static func firstBreak(_ api: API, _ slug: String) async throws -> (seq: Int, kind: String) {
+        let report = try await api.get("/v1/tenants/\(slug)/audit/verify")
+        #expect(report.json["intact"] as? Bool == false, "\(report.text)")
+        let found = try #require(report.json["first_break"] as? [String: any Sendable], "\(report.text)")
+        return (found["seq"] as? Int ?? -1, found["kind"] as? String ?? "")
+    }
+
+    @Test func committedEventsAreSealedAndVerify() async throws {
+        try await Fixture.withAPI { api in
+            let (slug, _, links) = try await Self.sealedTenant(api, prefix: "chain")
+            // More events seal after the head; the background sealer gets there by itself.
+            _ = try await api.post("/v1/tenants/\(slug)/service-accounts", ["name": "later"])
+            var report = try await api.get("/v1/tenants/\(slug)/audit/verify")
+            for _ in 0..<50 where report.json["checked"] as? Int == links {
+                try await Task.sleep(for: .milliseconds(100))
+                report = try await api.get("/v1/tenants/\(slug)/audit/verify")
+            }
+            #expect(report.json["intact"] as? Bool == true && report.json["checked"] as? Int == links + 1, "\(report.text)")
+            #expect((report.json["head_hash"] as? String)?.count == 64)
+            // A tenant's chain is its own: another tenant's admin gets a 404.
+            let other = try await api.seedTenant(prefix: "chain-o")
+            try await api.get("/v1/tenants/\(slug)/audit/verify", key: other.adminKey).expectProblem(.notFound)
+        }
+    }
+
+    @Test func auditRowsAreAppendOnlyForEveryRole() async throws {
+        let (slug, id, _) = try await Fixture.withAPI { api in try await Self.sealedTenant(api, prefix: "chain-ro") }
+        _ = slug
+        for url in ["JARVIS_DATABASE_URL", "JARVIS_PLATFORM_DATABASE_URL", "JARVIS_OWNER_DATABASE_URL"] {
+            let database = Fixture.database(url, poolSize: 1)
+            for statement in [
+                "UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1", "DELETE FROM audit_events WHERE tenant_id = $1",
+                "UPDATE audit_chain SET seq = seq + 1000 WHERE tenant_id = $1", "DELETE FROM audit_chain WHERE tenant_id = $1",
+            ] {
+                await #expect(throws: StoreError.self, "\(url): \(statement)") {
+                    try await database.withTenant(id) { tx in try await tx.query(statement, [id]) }
+                }
+            }
+            await #expect(throws: StoreError.self, "\(url): TRUNCATE") {
+                try await database.withTenant(id) { tx in try await tx.query("TRUNCATE audit_chain") }
+            }
+            await database.pool.shutdown()
+        }
+    }
+
+    @Test func tamperingIsFoundAndLocated() async throws {
+        try await Fixture.withAPI { api in
+            // A changed event.
+            let changed = try await Self.sealedTenant(api, prefix: "tamper-c")
+            try await Self.tamper(changed.id, [
+                "UPDATE audit_events SET details = details || '{\"name\": \"someone else\"}' WHERE tenant_id = $1 AND id = (SELECT event_id FROM audit_chain WHERE tenant_id = $1 AND seq = 3)",
+            ])
+            #expect(try await Self.firstBreak(api, changed.slug) == (3, "changed"))
+            // A deleted event.
+            let deleted = try await Self.sealedTenant(api, prefix: "tamper-d")
+            try await Self.tamper(deleted.id, [
+                "DELETE FROM audit_events WHERE tenant_id = $1 AND id = (SELECT event_id FROM audit_chain WHERE tenant_id = $1 AND seq = 2)",
+            ])
+            #expect(try await Self.firstBreak(api, deleted.slug) == (2, "missing"))
+            // A deleted link.
+            let cut = try await Self.sealedTenant(api, prefix: "tamper-l")
+            try await Self.tamper(cut.id, ["DELETE FROM audit_chain WHERE tenant_id = $1 AND seq = 3"])
+            #expect(try await Self.firstBreak(api, cut.slug) == (3, "missing"))
+            // Two events swapped between their links.
+            let swapped = try await Self.sealedTenant(api, prefix: "tamper-r")
+            try await Self.tamper(swapped.id, [
+                "CREATE TEMP TABLE pair ON COMMIT DROP AS SELECT seq, event_id, occurred_at FROM audit_chain WHERE tenant_id = $1 AND seq IN (2, 3)",
+                "UPDATE audit_chain c SET event_id = gen_random_uuid() WHERE tenant_id = $1 AND seq = 2",
+                "UPDATE audit_chain c SET event_id = p.event_id, occurred_at = p.occurred_at FROM pair p WHERE c.tenant_id = $1 AND c.seq = 3 AND p.seq = 2",
+                "UPDATE audit_chain c SET event_id = p.event_id, occurred_at = p.occurred_at FROM pair p WHERE c.tenant_id = $1 AND c.seq = 2 AND p.seq = 3",
+            ])
+            #expect(try await Self.firstBreak(api, swapped.slug) == (2, "reordered"))
+        }
+    }
+}
