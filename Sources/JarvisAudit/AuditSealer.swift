@@ -12,7 +12,6 @@ public struct AuditSealer: Sendable {
     let logger: Logger
     let interval: Duration
     let batch: Int
-
     public init(platform: Database, logger: Logger, interval: Duration = .milliseconds(200), batch: Int = 50_000) {
         self.platform = platform
         self.logger = logger

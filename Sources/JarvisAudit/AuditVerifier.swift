@@ -19,6 +19,9 @@ public struct AuditVerifier: Sendable {
         public let headHash: String
         /// Events committed but not sealed yet (within one sealer pass of their commit, normally).
         public let unsealed: Int64
+        /// Signed checkpoints that hold, and the last one's seq (0: none yet).
+        public let checkpoints: Int64
+        public let lastCheckpointSeq: Int64
         public let firstBreak: Break?
 
         public var intact: Bool { firstBreak == nil }
@@ -32,6 +35,10 @@ public struct AuditVerifier: Sendable {
             case missing
             /// The event sealed here sits at another place in the chain.
             case reordered
+            /// A checkpoint whose signature, key or head does not hold.
+            case checkpointForged = "checkpoint_forged"
+            /// A checkpoint before this one is gone (its successor names another signature).
+            case checkpointMissing = "checkpoint_missing"
         }
 
         public let seq: Int64
@@ -42,6 +49,7 @@ public struct AuditVerifier: Sendable {
     static let zeroHash = [UInt8](repeating: 0, count: 32)
 
     public func verify(tenantID: UUID, page: Int = 5_000) async throws -> Report {
+        let keys = Dictionary(try await AuditKeys.published(database).map { ($0.kid, $0.publicKey) }, uniquingKeysWith: { first, _ in first })
         var expectedSeq: Int64 = 1
         var previous = Self.zeroHash
         var checked: Int64 = 0
@@ -51,34 +59,54 @@ public struct AuditVerifier: Sendable {
         var index = 0
         var fetchFrom: Int64 = 1
         var exhausted = false
+        // Checkpoints of the links in hand, in order, and the last that held.
+        var checkpoints: [Checkpoint] = []
+        var signature: [UInt8] = []
+        var signed: Int64 = 0
+        var lastSigned: Int64 = 0
         while found == nil {
             if links.count - index < 2 && !exhausted {
                 links = Array(links[index...])
                 index = 0
-                let more = try await fetch(tenantID, from: fetchFrom, limit: page)
-                if let last = more.last { fetchFrom = last.seq + 1 }
+                let more = try await fetchLinks(tenantID, from: fetchFrom, limit: page)
+                if let last = more.last {
+                    checkpoints += try await fetchCheckpoints(tenantID, from: fetchFrom, through: last.seq)
+                    fetchFrom = last.seq + 1
+                }
                 exhausted = more.count < page
                 links += more
             }
             guard index < links.count else { break }
             let link = links[index]
             found = Self.judge(link, next: index + 1 < links.count ? links[index + 1] : nil, expectedSeq: expectedSeq, previous: previous)
-            if found == nil {
-                previous = link.hash
-                expectedSeq += 1
-                checked += 1
-                index += 1
+            guard found == nil else { break }
+            while let checkpoint = checkpoints.first, checkpoint.seq <= link.seq {
+                checkpoints.removeFirst()
+                found = Self.judge(checkpoint, tenantID: tenantID, at: link, previousSignature: signature, keys: keys)
+                guard found == nil else { break }
+                signature = checkpoint.signature
+                signed += 1
+                lastSigned = checkpoint.seq
             }
+            guard found == nil else { break }
+            previous = link.hash
+            expectedSeq += 1
+            checked += 1
+            index += 1
+        }
+        // A checkpoint beyond the last link: the chain's tail was cut off.
+        if found == nil, try await !fetchCheckpoints(tenantID, from: expectedSeq, through: Int64.max).isEmpty {
+            found = Break(seq: expectedSeq, eventID: nil, kind: .missing)
         }
         let unsealed = try await database.withTenant(tenantID) { tx in
             try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
         }
         return Report(
-            tenantID: tenantID, checked: checked, headSeq: expectedSeq - 1, headHash: Self.hex(previous), unsealed: Int64(unsealed),
-            firstBreak: found)
+            tenantID: tenantID, checked: checked, headSeq: expectedSeq - 1, headHash: Hex.encode(previous), unsealed: Int64(unsealed),
+            checkpoints: signed, lastCheckpointSeq: lastSigned, firstBreak: found)
     }
 
-    private func fetch(_ tenantID: UUID, from seq: Int64, limit: Int) async throws -> [Link] {
+    private func fetchLinks(_ tenantID: UUID, from seq: Int64, limit: Int) async throws -> [Link] {
         try await database.withTenant(tenantID) { tx in
             try await tx.query(
                 """
@@ -91,6 +119,44 @@ public struct AuditVerifier: Sendable {
                 """, [tenantID, seq, limit]
             ).all.map(Link.init)
         }
+    }
+
+    private func fetchCheckpoints(_ tenantID: UUID, from first: Int64, through last: Int64) async throws -> [Checkpoint] {
+        try await database.withTenant(tenantID) { tx in
+            try await tx.query(
+                """
+                SELECT seq, head_hash, prev_signature, kid, signature FROM audit_checkpoints
+                WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq
+                """, [tenantID, first, last]
+            ).all.map(Checkpoint.init)
+        }
+    }
+
+    struct Checkpoint {
+        let seq: Int64
+        let headHash: [UInt8]
+        let previousSignature: [UInt8]
+        let kid: String
+        let signature: [UInt8]
+
+        init(_ row: Row) throws {
+            seq = Int64(try row.int("seq"))
+            headHash = try row.bytes("head_hash")
+            previousSignature = try row.bytes("prev_signature")
+            kid = try row.string("kid")
+            signature = try row.bytes("signature")
+        }
+    }
+
+    /// Whether `checkpoint` holds over `link` (the link it names) after the last good signature.
+    static func judge(_ checkpoint: Checkpoint, tenantID: UUID, at link: Link, previousSignature: [UInt8], keys: [String: [UInt8]]) -> Break? {
+        let forged = Break(seq: checkpoint.seq, eventID: nil, kind: .checkpointForged)
+        guard checkpoint.seq == link.seq, checkpoint.headHash == link.hash, let key = keys[checkpoint.kid] else { return forged }
+        let message = AuditCheckpoints.message(
+            tenantID: tenantID, seq: checkpoint.seq, headHash: checkpoint.headHash, previousSignature: checkpoint.previousSignature, kid: checkpoint.kid)
+        guard Ed25519.verify(checkpoint.signature, of: message, publicKey: key) else { return forged }
+        guard checkpoint.previousSignature == previousSignature else { return Break(seq: checkpoint.seq, eventID: nil, kind: .checkpointMissing) }
+        return nil
     }
 
     struct Link {
@@ -120,16 +186,5 @@ public struct AuditVerifier: Sendable {
             return Break(seq: link.seq, eventID: link.eventID, kind: .reordered)
         }
         return Break(seq: link.seq, eventID: link.eventID, kind: .changed)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 internal import ArgumentParser
 internal import Foundation
+internal import JarvisAccess
 internal import JarvisAudit
 internal import JarvisConfiguration
 internal import JarvisStore
@@ -8,7 +9,7 @@ internal import JarvisTenancy
 /// `jarvis audit verify`: recomputes audit chains straight from PostgreSQL (the platform role) and
 /// names the first broken link of each tenant. Exits 1 when any chain is broken.
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Audit log integrity.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(abstract: "Audit log integrity.", subcommands: [Verify.self, RotateKey.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Verify the audit hash chain of one tenant, or of every tenant.")
@@ -43,12 +44,26 @@ struct Audit: AsyncParsableCommand {
                         broken += 1
                         print("\(tenant.slug)\tBROKEN\tseq \(at.seq)\t\(at.kind.rawValue)\tevent \(at.eventID?.lowercasedString ?? "-")\t(\(report.checked) links hold before it)")
                     } else {
-                        print("\(tenant.slug)\tok\t\(report.checked) links\thead \(report.headSeq) \(report.headHash)\t\(report.unsealed) waiting to be sealed")
+                        print("\(tenant.slug)\tok\t\(report.checked) links\thead \(report.headSeq) \(report.headHash)\t\(report.checkpoints) checkpoints (last at \(report.lastCheckpointSeq))\t\(report.unsealed) waiting to be sealed")
                     }
                 }
                 return broken
             }
             if broken > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key", abstract: "A new Ed25519 key signs audit checkpoints from now on; the old one stays published.")
+
+        func run() async throws {
+            let logger = Environment.logger()
+            let configuration = try Environment.configuration()
+            let kid = try await Database.using(name: "platform", configuration: configuration.platformDatabase, logger: logger) { platform in
+                try await AuditKeys(platform: platform, masterKey: configuration.masterKey, auditTenantID: PlatformTenant.id).rotate()
+            }
+            print(kid)
         }
     }
 }

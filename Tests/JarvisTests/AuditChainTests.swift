@@ -17,6 +17,7 @@ import Testing
         }
         let id = try #require(UUID(uuidString: t.tenantID))
         _ = try await Fixture.jarvis().auditSealer.seal(id)
+        _ = try await Fixture.jarvis().auditCheckpoints.pass(force: id)
         let report = try await api.get("/v1/tenants/\(t.slug)/audit/verify", key: t.adminKey)
         try #require(report.json["intact"] as? Bool == true && report.json["unsealed"] as? Int == 0, "\(report.text)")
         let links = try #require(report.json["checked"] as? Int)
@@ -30,11 +31,9 @@ import Testing
         let owner = Fixture.database("JARVIS_OWNER_DATABASE_URL", poolSize: 1)
         defer { Task { await owner.pool.shutdown() } }
         try await owner.withTenant(tenantID) { tx in
-            try await tx.query("ALTER TABLE audit_events DISABLE TRIGGER append_only")
-            try await tx.query("ALTER TABLE audit_chain DISABLE TRIGGER append_only")
+            for table in ["audit_events", "audit_chain", "audit_checkpoints"] { try await tx.query("ALTER TABLE \(table) DISABLE TRIGGER append_only") }
             for statement in statements { try await tx.query(statement, [tenantID]) }
-            try await tx.query("ALTER TABLE audit_events ENABLE TRIGGER append_only")
-            try await tx.query("ALTER TABLE audit_chain ENABLE TRIGGER append_only")
+            for table in ["audit_events", "audit_chain", "audit_checkpoints"] { try await tx.query("ALTER TABLE \(table) ENABLE TRIGGER append_only") }
         }
     }
 
@@ -57,6 +56,7 @@ import Testing
             }
             #expect(report.json["intact"] as? Bool == true && report.json["checked"] as? Int == links + 1, "\(report.text)")
             #expect((report.json["head_hash"] as? String)?.count == 64)
+            #expect(report.json["checkpoints"] as? Int ?? 0 >= 1 && report.json["last_checkpoint_seq"] as? Int == links, "\(report.text)")
             // A tenant's chain is its own: another tenant's admin gets a 404.
             let other = try await api.seedTenant(prefix: "chain-o")
             try await api.get("/v1/tenants/\(slug)/audit/verify", key: other.adminKey).expectProblem(.notFound)
@@ -110,6 +110,53 @@ import Testing
                 "UPDATE audit_chain c SET event_id = p.event_id, occurred_at = p.occurred_at FROM pair p WHERE c.tenant_id = $1 AND c.seq = 2 AND p.seq = 3",
             ])
             #expect(try await Self.firstBreak(api, swapped.slug) == (2, "reordered"))
+        }
+    }
+
+    @Test func checkpointsAreSignedChainedAndChecked() async throws {
+        try await Fixture.withAPI { api in
+            let jarvis = try await Fixture.jarvis()
+            let platform = Fixture.database("JARVIS_PLATFORM_DATABASE_URL", poolSize: 1)
+            defer { Task { await platform.pool.shutdown() } }
+            /// A tenant with checkpoints after its first events and after three more (the background
+            /// pass may sign more): the last two checkpoints' seqs.
+            func twoCheckpoints(_ prefix: String) async throws -> (slug: String, id: UUID, first: Int, second: Int) {
+                let (slug, id, _) = try await Self.sealedTenant(api, prefix: prefix)
+                for n in 0..<3 { _ = try await api.post("/v1/tenants/\(slug)/service-accounts", ["name": "more-\(n)"]) }
+                _ = try await jarvis.auditSealer.seal(id)
+                _ = try await jarvis.auditCheckpoints.pass(force: id)
+                let report = try await api.get("/v1/tenants/\(slug)/audit/verify")
+                try #require(report.json["intact"] as? Bool == true && report.json["checkpoints"] as? Int ?? 0 >= 2, "\(report.text)")
+                let seqs = try await platform.query(
+                    "SELECT seq FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 2", [id]
+                ).all.map { try $0.int("seq") }
+                try #require(seqs.count == 2 && seqs[0] == report.json["last_checkpoint_seq"] as? Int)
+                return (slug, id, seqs[1], seqs[0])
+            }
+            // A checkpoint signed with a key nobody published.
+            let forged = try await twoCheckpoints("ckpt-f")
+            try await Self.tamper(forged.id, ["UPDATE audit_checkpoints SET signature = sha256('x') || sha256('y') WHERE tenant_id = $1 AND seq = \(forged.second)"])
+            #expect(try await Self.firstBreak(api, forged.slug) == (forged.second, "checkpoint_forged"))
+            // A checkpoint deleted: the next one names a signature nobody can find.
+            let dropped = try await twoCheckpoints("ckpt-d")
+            try await Self.tamper(dropped.id, ["DELETE FROM audit_checkpoints WHERE tenant_id = $1 AND seq = \(dropped.first)"])
+            #expect(try await Self.firstBreak(api, dropped.slug) == (dropped.second, "checkpoint_missing"))
+            // The chain's tail cut off (links and events): the last checkpoint still names it.
+            let cut = try await twoCheckpoints("ckpt-t")
+            try await Self.tamper(cut.id, ["DELETE FROM audit_chain WHERE tenant_id = $1 AND seq = \(cut.second)"])
+            #expect(try await Self.firstBreak(api, cut.slug) == (cut.second, "missing"))
+
+            // Keys are published; after a rotation new checkpoints use the new key and old ones still verify.
+            let published = try await api.request(.get, "/.well-known/jarvis-audit-keys.json", key: nil)
+            let before = (published.json["keys"] as? [[String: any Sendable]] ?? []).compactMap { $0["kid"] as? String }
+            #expect(!before.isEmpty, "\(published.text)")
+            let kid = try await jarvis.auditKeys.rotate()
+            let rotated = try await twoCheckpoints("ckpt-r")
+            let after = try await api.request(.get, "/.well-known/jarvis-audit-keys.json", key: nil)
+            let keys = after.json["keys"] as? [[String: any Sendable]] ?? []
+            #expect(keys.first?["kid"] as? String == kid && keys.first?["status"] as? String == "active", "\(after.text)")
+            #expect(Set(keys.compactMap { $0["kid"] as? String }).isSuperset(of: before))
+            #expect(try await api.get("/v1/tenants/\(rotated.slug)/audit/verify").json["intact"] as? Bool == true)
         }
     }
 }

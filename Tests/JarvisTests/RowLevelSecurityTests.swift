@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import JarvisAudit
 import JarvisBilling
 import JarvisHTTP
 import JarvisStore
@@ -146,6 +147,10 @@ import Testing
                     key: seeded.adminKey)
                 try #require(priced.json["accepted"] as? Int == 1, "\(priced.text)")
                 try await Fixture.jarvis().budgetAlerts.pass()
+                // Its audit events sealed (chain links, a head) and the head signed (a checkpoint).
+                let tenantID = try #require(UUID(uuidString: seeded.tenantID))
+                try await Fixture.jarvis().auditSealer.seal(tenantID)
+                try await Fixture.jarvis().auditCheckpoints.pass(force: tenantID)
             }
             return (a, b)
         }

@@ -3,6 +3,8 @@ internal import JarvisAccess
 internal import Foundation
 internal import JarvisAudit
 internal import JarvisStore
+internal import JarvisCrypto
+internal import NIOCore
 
 /// `GET /v1/tenants/{tenant}/audit-events`: newest first, filtered by action, actor and time.
 struct AuditController {
@@ -10,10 +12,39 @@ struct AuditController {
 
     func addRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.get(use: list)
+        group.get("export", use: export)
     }
 
     func addVerifyRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.get("verify", use: verify)
+    }
+
+    func addPublicRoutes(to router: RecordingRouter) {
+        router.get(".well-known/jarvis-audit-keys.json", use: publicKeys)
+    }
+
+    struct PublicKeys: Encodable {
+        struct Key: Encodable {
+            let kid: String
+            let alg = "Ed25519"
+            /// The raw 32-byte key, base64url without padding (as a JWK's `x`).
+            let x: String
+            let status: String
+            let createdAt: Date
+            let retiredAt: Date?
+        }
+
+        let keys: [Key]
+    }
+
+    /// The public keys that verify audit checkpoints, retired ones included (old checkpoints stay verifiable).
+    @Sendable func publicKeys(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let keys = try await services.auditKeys.published().map {
+            PublicKeys.Key(kid: $0.kid, x: Base64URL.encode($0.publicKey), status: $0.status, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
+        }
+        var response = try OAuthController.json(.ok, PublicKeys(keys: keys))
+        response.headers[.cacheControl] = "public, max-age=60"
+        return response
     }
 
     struct Verification: ResponseEncodable, Sendable {
@@ -29,6 +60,8 @@ struct AuditController {
         let headSeq: Int64
         let headHash: String
         let unsealed: Int64
+        let checkpoints: Int64
+        let lastCheckpointSeq: Int64
         let firstBreak: Break?
 
         init(_ r: AuditVerifier.Report) {
@@ -38,6 +71,8 @@ struct AuditController {
             headSeq = r.headSeq
             headHash = r.headHash
             unsealed = r.unsealed
+            checkpoints = r.checkpoints
+            lastCheckpointSeq = r.lastCheckpointSeq
             firstBreak = r.firstBreak.map { Break(seq: $0.seq, eventId: $0.eventID?.lowercasedString, kind: $0.kind.rawValue) }
         }
     }
@@ -91,5 +126,27 @@ struct AuditController {
         filter.until = try request.query("until").map { try Timestamps.parse($0, "until") }
         let rows = try await services.audit.list(tenantID: scope.tenantID, filter)
         return Page(rows: rows, limit: page.limit, id: \.id, map: Body.init)
+    }
+
+    /// `GET …/audit-events/export?from=&to=&format=ndjson`: the sealed events of the range with their
+    /// links, checkpoints and keys, streamed; `scripts/verify-audit-export.py` checks it offline.
+    @Sendable func export(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let scope = try await services.scope(context, permission: "audit:read")
+        guard (request.query("format") ?? "ndjson") == "ndjson" else { throw Problem.invalid("format: ndjson (the only format with its proofs)") }
+        let to = try request.query("to").map { try Timestamps.parse($0, "to") } ?? Date()
+        let from = try request.query("from").map { try Timestamps.parse($0, "from") } ?? to.addingTimeInterval(-30 * 86_400)
+        guard from < to else { throw Problem.invalid("from: must be before to") }
+        let exports = services.auditExport
+        let tenantID = scope.tenantID
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/x-ndjson", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"audit-\(tenantID.lowercasedString).ndjson\"",
+            ],
+            body: ResponseBody { writer in
+                try await exports.export(tenantID: tenantID, from: from, to: to) { chunk in try await writer.write(ByteBuffer(bytes: chunk)) }
+                try await writer.finish(nil)
+            })
     }
 }

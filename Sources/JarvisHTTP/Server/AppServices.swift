@@ -19,6 +19,8 @@ struct AppServices: Sendable {
     let roles: Roles
     let audit: AuditEvents
     let auditVerifier: AuditVerifier
+    let auditKeys: AuditKeys
+    let auditExport: AuditExport
     let quotaPolicies: QuotaPolicies
     let usage: UsageIngest
     let usageReports: UsageReports

@@ -46,6 +46,9 @@ public struct JarvisApplication: Sendable {
     public let budgetAlerts: BudgetAlerts
     /// Seals audit events into their tenants' chains; tests seal a tenant themselves.
     public let auditSealer: AuditSealer
+    public let auditKeys: AuditKeys
+    /// Signs chain heads; tests sign a tenant's head themselves.
+    public let auditCheckpoints: AuditCheckpoints
     /// Which version a subject gets, from memory; the benchmark and tests look into it.
     public let resolver: Resolver
     public let rollouts: RolloutSupervisor
@@ -76,6 +79,8 @@ public struct JarvisApplication: Sendable {
         warnings = QuotaWarnings(platform: platform, masterKey: configuration.masterKey, targets: targets, logger: logger)
         let budgets = Budgets(app: app, platform: platform)
         budgetAlerts = BudgetAlerts(platform: platform, logger: logger)
+        auditKeys = AuditKeys(platform: platform, masterKey: configuration.masterKey, auditTenantID: PlatformTenant.id)
+        auditCheckpoints = AuditCheckpoints(platform: platform, keys: auditKeys)
         auditSealer = AuditSealer(platform: platform, logger: logger)
         quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
@@ -110,7 +115,8 @@ public struct JarvisApplication: Sendable {
         domain = AppServices(
             tenants: tenants, principals: Principals(app: app, sessions: sessions),
             apiKeys: APIKeys(app: app, pepper: configuration.apiKeyPepper), passwords: Passwords(app: app, hasher: passwordHasher),
-            roles: Roles(app: app), audit: AuditEvents(app: app), auditVerifier: AuditVerifier(database: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
+            roles: Roles(app: app), audit: AuditEvents(app: app), auditVerifier: AuditVerifier(database: app), auditKeys: auditKeys,
+            auditExport: AuditExport(app: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
             usage: UsageIngest(writer: usage, tenants: tenants, principals: PrincipalDirectory(platform: platform)),
             usageReports: UsageReports(app: app), storage: StorageReports(app: app, engine: quotas, tenants: tenants),
             leases: Leases(app: app, warnings: warnings),
@@ -136,6 +142,7 @@ public struct JarvisApplication: Sendable {
         try await domain.identity.keys.ensureActive(
             algorithm: configuration.identity.algorithm, verifyWindow: configuration.identity.verifyWindow)
         try await signingKeys.reload()
+        try await auditKeys.ensureActive()
     }
 
     static func buildRouter(
@@ -150,6 +157,7 @@ public struct JarvisApplication: Sendable {
         system.addRoutes(to: router)
         let keys = SigningKeyController(identity: services.identity)
         keys.addPublicRoutes(to: router)
+        AuditController(services: services).addPublicRoutes(to: router)
         // Credential exchanges: the body is the credential, so no bearer token is required.
         AuthController(identity: services.identity).addRoutes(to: router.group("v1/auth"))
         OAuthController(identity: services.identity).addRoutes(to: router.group("v1/oauth"))
@@ -208,6 +216,7 @@ public struct JarvisApplication: Sendable {
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
             rollouts.service, budgetAlerts.service, auditSealer.service,
+            auditCheckpoints.service(logger: logger),
         ]
     }
 
