@@ -72,3 +72,61 @@ def test_the_export_refuses_what_it_cannot_prove(base_url, admin):
     assert admin.get(f"{base_url}/v1/tenants/{slug}/audit-events/export", params={"format": "csv"}).status_code == 400
     assert admin.get(f"{base_url}/v1/tenants/{slug}/audit-events/export",
                      params={"from": "2030-01-02T00:00:00Z", "to": "2030-01-01T00:00:00Z"}).status_code == 400
+
+
+def test_kill_9_during_a_burst_of_admin_writes_keeps_every_committed_event_and_the_chain(base_url, admin):
+    """Service accounts created on an instance killed mid-burst: every acknowledged creation has its
+    audit event, the chain (sealed by the surviving server) verifies, nothing waits unsealed."""
+    import signal
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+    import requests
+
+    from instances import Instance
+
+    slug, tenant_id, _, _, _ = seeded_tenant(base_url, admin)
+    victim = Instance("audit-victim")
+    acknowledged = set()
+    stop = threading.Event()
+
+    def create(n):
+        if stop.is_set():
+            return
+        try:
+            response = requests.post(f"{victim.url}/v1/tenants/{slug}/service-accounts", json={"name": f"burst-{n}"},
+                                     headers={"Authorization": f"Bearer {os.environ['JARVIS_ADMIN_KEY']}"}, timeout=30)
+            if response.status_code == 201:
+                acknowledged.add(response.json()["id"])
+        except requests.RequestException:
+            pass
+
+    killer = threading.Timer(0.8, lambda: (stop.set(), victim.process.send_signal(signal.SIGKILL)))
+    killer.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, range(2_000)))
+    killer.join()
+    victim.process.wait()
+    victim.stop()
+    assert acknowledged, "nothing was acknowledged before the kill; nothing was tested"
+    assert len(acknowledged) < 2_000, "the burst finished before the kill; nothing was tested"
+
+    with psycopg.connect(os.environ["JARVIS_PLATFORM_DATABASE_URL"]) as db:
+        audited = {row[0] for row in db.execute(
+            "SELECT target_id FROM audit_events WHERE tenant_id = %s AND action = 'service_account.create'", (tenant_id,))}
+        created = {str(row[0]) for row in db.execute(
+            "SELECT id FROM principals WHERE tenant_id = %s AND kind = 'service_account'", (tenant_id,))}
+    assert acknowledged <= created, "an acknowledged creation is missing"
+    assert created == audited, "a committed creation has no audit event, or an event has no creation"
+
+    deadline = time.monotonic() + 15
+    while True:
+        report = admin.get(f"{base_url}/v1/tenants/{slug}/audit/verify").json()
+        if report["unsealed"] == 0:
+            break
+        assert time.monotonic() < deadline, report
+        time.sleep(0.2)
+    assert report["intact"] and report["checked"] >= len(created), report
+    print(f"\nkill -9 mid-burst: {len(acknowledged)} acknowledged, {len(created)} committed, all audited; "
+          f"chain of {report['checked']} links verifies")
