@@ -41,7 +41,18 @@ public enum AuditLog {
 
     /// What to list: every filter is optional.
     public struct Filter: Sendable {
+        /// `security` (sign-ins, lockouts, token reuse, refused access) or `operation` (everything else).
+        public enum Category: String, Sendable, CaseIterable {
+            case security, operation
+        }
+
         public var action: String?
+        public var category: Category?
+        public var outcome: AuditEvent.Outcome?
+        public var targetType: String?
+        public var targetID: String?
+        /// Text anywhere in the details, case-insensitive.
+        public var text: String?
         public var actorID: UUID?
         public var since: Date?
         public var until: Date?
@@ -72,10 +83,16 @@ public enum AuditLog {
               AND ($4::timestamptz IS NULL OR occurred_at >= $4)
               AND ($5::timestamptz IS NULL OR occurred_at < $5)
               AND ($6::uuid IS NULL OR id < $6)
+              AND ($8::text IS NULL OR (action LIKE 'auth.%' OR action LIKE 'access.%') = ($8 = 'security'))
+              AND ($9::text IS NULL OR outcome = $9)
+              AND ($10::text IS NULL OR target_type = $10)
+              AND ($11::text IS NULL OR target_id = $11)
+              AND ($12::text IS NULL OR strpos(lower(details::text), lower($12)) > 0)
             ORDER BY id DESC
             LIMIT $7
             """,
-            [tenantID, filter.action, filter.actorID, filter.since, filter.until, filter.before, filter.limit + 1])
+            [tenantID, filter.action, filter.actorID, filter.since, filter.until, filter.before, filter.limit + 1, filter.category?.rawValue,
+             filter.outcome?.rawValue, filter.targetType, filter.targetID, filter.text])
         return try rows.all.map { row in
             AuditEvent(
                 id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"), occurredAt: try row.date("occurred_at"),

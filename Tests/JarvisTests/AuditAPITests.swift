@@ -49,6 +49,26 @@ import Testing
             #expect(ids == ids.sorted(by: >), "newest first")
             try await api.get("/v1/tenants/\(t.slug)/audit-events?since=yesterday", key: t.adminKey).expectProblem(.badRequest)
             try await api.get("/v1/tenants/\(t.slug)/audit-events?actor_id=me", key: t.adminKey).expectProblem(.badRequest)
+
+            // By target, by text in the details, by category and outcome.
+            let base = "/v1/tenants/\(t.slug)/audit-events"
+            let byTarget = try await api.get("\(base)?target_type=service_account&target_id=\(id)", key: t.adminKey).items
+            #expect(byTarget.count == 1 && byTarget.first?["id"] as? String == event["id"] as? String)
+            #expect(try await api.get("\(base)?q=WORKER", key: t.adminKey).items.contains { $0["id"] as? String == event["id"] as? String })
+            #expect(try await api.get("\(base)?q=nobody-called-this", key: t.adminKey).items.isEmpty)
+            _ = try await api.get("/v1/tenants/\(t.slug)/roles", key: try await api.principal(in: t, role: nil).key)
+            // Refusals are written by the security-event writer, shortly after.
+            var denied: [[String: any Sendable]] = []
+            for _ in 0..<50 where denied.isEmpty {
+                denied = try await api.get("\(base)?category=security&outcome=denied", key: t.adminKey).items
+                if denied.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(!denied.isEmpty && denied.allSatisfy { $0["action"] as? String == "access.denied" }, "\(denied)")
+            #expect(try await api.get("\(base)?category=operation", key: t.adminKey).items.allSatisfy {
+                !(($0["action"] as? String ?? "").hasPrefix("auth.") || ($0["action"] as? String ?? "").hasPrefix("access."))
+            })
+            try await api.get("\(base)?category=everything", key: t.adminKey).expectProblem(.badRequest)
+            try await api.get("\(base)?outcome=maybe", key: t.adminKey).expectProblem(.badRequest)
         }
     }
 

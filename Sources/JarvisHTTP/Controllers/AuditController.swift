@@ -122,6 +122,22 @@ struct AuditController {
             filter.action = action
         }
         filter.actorID = try request.uuidQuery("actor_id")
+        filter.category = try request.query("category").map { text in
+            guard let category = AuditLog.Filter.Category(rawValue: text) else { throw Problem.invalid("category: security or operation") }
+            return category
+        }
+        filter.outcome = try request.query("outcome").map { text in
+            guard let outcome = AuditEvent.Outcome(rawValue: text) else { throw Problem.invalid("outcome: success, failure or denied") }
+            return outcome
+        }
+        for (name, value) in [("target_type", request.query("target_type")), ("target_id", request.query("target_id")), ("q", request.query("q"))] {
+            guard let value else { continue }
+            guard (1...200).contains(value.unicodeScalars.count), !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else { throw Problem.invalid("\(name): 1-200 characters, no control characters") }
+        }
+        filter.targetType = request.query("target_type")
+        filter.targetID = request.query("target_id")
+        filter.text = request.query("q")
         filter.since = try request.query("since").map { try Timestamps.parse($0, "since") }
         filter.until = try request.query("until").map { try Timestamps.parse($0, "until") }
         let rows = try await services.audit.list(tenantID: scope.tenantID, filter)
