@@ -47,6 +47,8 @@ public enum AuditLog {
         }
 
         public var action: String?
+        /// A regular expression the action matches (the compliance report's sections).
+        var actionPattern: String?
         public var category: Category?
         public var outcome: AuditEvent.Outcome?
         public var targetType: String?
@@ -88,11 +90,12 @@ public enum AuditLog {
               AND ($10::text IS NULL OR target_type = $10)
               AND ($11::text IS NULL OR target_id = $11)
               AND ($12::text IS NULL OR strpos(lower(details::text), lower($12)) > 0)
+              AND ($13::text IS NULL OR action ~ $13)
             ORDER BY id DESC
             LIMIT $7
             """,
             [tenantID, filter.action, filter.actorID, filter.since, filter.until, filter.before, filter.limit + 1, filter.category?.rawValue,
-             filter.outcome?.rawValue, filter.targetType, filter.targetID, filter.text])
+             filter.outcome?.rawValue, filter.targetType, filter.targetID, filter.text, filter.actionPattern])
         return try rows.all.map { row in
             AuditEvent(
                 id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"), occurredAt: try row.date("occurred_at"),

@@ -1,4 +1,6 @@
 import Foundation
+import JarvisHTTP
+import JarvisQuota
 import HTTPTypes
 import JarvisStore
 import Testing
@@ -85,6 +87,71 @@ import Testing
             } while cursor != nil
             #expect(ids.count == Set(ids).count)
             #expect(ids.count == (try await Self.count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1", [t.tenantID])))
+        }
+    }
+
+    @Test func theComplianceReportGathersChangesFailuresAndRefusals() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "compl")
+            let base = "/v1/tenants/\(t.slug)"
+            #expect(try await api.post("\(base)/roles", ["name": "auditor", "permissions": ["audit:read"]], key: t.adminKey).status == .created)
+            let (_, viewer) = try await api.principal(in: t, role: "viewer")
+            _ = try await api.get("\(base)/audit-events", key: viewer)
+            let user = try await api.post("\(base)/users", ["email": "someone@\(t.slug).example"], key: t.adminKey)
+            let userID = try #require(user["id"])
+            _ = try await api.request(.put, "\(base)/users/\(userID)/password", key: t.adminKey, body: API.encode(["password": "correct horse battery staple 1"]))
+            _ = try await api.postAnonymous("/v1/auth/login", ["tenant": t.slug, "email": "someone@\(t.slug).example", "password": "wrong password 123"])
+            // Refusals and failed logins arrive through the security-event writer, shortly after.
+            var report = APIResponse(status: .ok, headers: [:], text: "{}")
+            func count(_ name: String) -> Int {
+                ((report.json["sections"] as? [[String: any Sendable]]) ?? []).first { $0["name"] as? String == name }?["count"] as? Int ?? 0
+            }
+            for _ in 0..<50 {
+                report = try await api.get("\(base)/audit/report", key: t.adminKey)
+                if count("denied_access") > 0 && count("failed_logins") > 0 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(report.status == .ok, "\(report.text)")
+            #expect(count("role_changes") >= 2 && count("key_changes") >= 2 && count("denied_access") >= 1 && count("failed_logins") == 1, "\(report.text)")
+            #expect((report.json["chain"] as? [String: any Sendable])?["intact"] as? Bool == true, "\(report.text)")
+            let csv = try await api.get("\(base)/audit/report?format=csv", key: t.adminKey)
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
+            let rows = csv.text.split(separator: "\r\n")
+            #expect(rows.first == "section,occurred_at,action,outcome,actor_kind,actor_id,target_type,target_id,request_id,client_ip,details")
+            #expect(rows.contains { $0.hasPrefix("role_changes,") && $0.contains("role.create") }, "\(csv.text)")
+            try await api.get("\(base)/audit/report?format=pdf", key: t.adminKey).expectProblem(.badRequest)
+            try await api.get("\(base)/audit/report", key: viewer).expectProblem(.forbidden)
+        }
+    }
+
+    @Test func lockoutsAndBurstsOfRefusalsPostSecurityAlertsOnce() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "secal")
+            let base = "/v1/tenants/\(t.slug)"
+            let hook = try await api.post("\(base)/webhooks", ["url": "http://93.184.216.34/hook"], key: t.adminKey)
+            let hookID = try #require(hook["id"], "\(hook.text)")
+            // Ten refusals for one principal within a minute, and five failed logins (a lockout).
+            let (viewerID, viewer) = try await api.principal(in: t, role: "viewer")
+            for _ in 0..<10 { _ = try await api.get("\(base)/audit-events", key: viewer) }
+            for _ in 0..<5 {
+                _ = try await api.postAnonymous("/v1/auth/login", ["tenant": t.slug, "email": "ghost@\(t.slug).example", "password": "wrong password 123"])
+            }
+            let jarvis = try await Fixture.jarvis()
+            var alerts: [[String: any Sendable]] = []
+            for _ in 0..<50 {
+                try await jarvis.securityAlerts.pass()
+                alerts = try await api.get("\(base)/webhooks/\(hookID)/deliveries", key: t.adminKey).items.filter { $0["event"] as? String == "security.alert" }
+                if alerts.count >= 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(alerts.count == 2, "\(alerts)")
+            // Once each, however many passes run.
+            try await jarvis.securityAlerts.pass()
+            let again = try await api.get("\(base)/webhooks/\(hookID)/deliveries", key: t.adminKey).items.filter { $0["event"] as? String == "security.alert" }
+            #expect(again.count == 2)
+            let audited = try await api.get("\(base)/audit-events?action=security.alert", key: t.adminKey).items
+            #expect(Set(audited.compactMap { $0["target_id"] as? String }) == ["lockout", "denial_burst"], "\(audited)")
+            #expect(audited.contains { ($0["details"] as? [String: any Sendable])?["subject"] as? String == viewerID })
         }
     }
 }

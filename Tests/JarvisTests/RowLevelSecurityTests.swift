@@ -3,6 +3,7 @@ import HTTPTypes
 import JarvisAudit
 import JarvisBilling
 import JarvisHTTP
+import JarvisQuota
 import JarvisStore
 import Testing
 
@@ -147,6 +148,16 @@ import Testing
                     key: seeded.adminKey)
                 try #require(priced.json["accepted"] as? Int == 1, "\(priced.text)")
                 try await Fixture.jarvis().budgetAlerts.pass()
+                // Ten refusals of one principal: a security alert (written once the refusals are).
+                let (_, nobody) = try await api.principal(in: seeded, role: nil)
+                for _ in 0..<10 { _ = try await api.get("/v1/tenants/\(seeded.slug)/roles", key: nobody) }
+                var alerted = false
+                for _ in 0..<50 where !alerted {
+                    try await Fixture.jarvis().securityAlerts.pass()
+                    alerted = !(try await api.get("/v1/tenants/\(seeded.slug)/audit-events?action=security.alert", key: seeded.adminKey).items.isEmpty)
+                    if !alerted { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                try #require(alerted, "no security alert was raised")
                 // Its audit events sealed (chain links, a head) and the head signed (a checkpoint).
                 let tenantID = try #require(UUID(uuidString: seeded.tenantID))
                 try await Fixture.jarvis().auditSealer.seal(tenantID)

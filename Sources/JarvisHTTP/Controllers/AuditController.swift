@@ -17,6 +17,65 @@ struct AuditController {
 
     func addVerifyRoutes(to group: RouterGroup<JarvisRequestContext>) {
         group.get("verify", use: verify)
+        group.get("report", use: report)
+    }
+
+    struct Report: ResponseEncodable, Sendable {
+        struct Section: Encodable, Sendable {
+            let name: String
+            let count: Int
+            let events: [Body]
+        }
+
+        let tenantId: String
+        let from: Date
+        let to: Date
+        let chain: Verification
+        let sections: [Section]
+    }
+
+    /// `GET …/audit/report?from=&to=&format=json|csv`: the compliance report of a period (default:
+    /// the last 30 days).
+    @Sendable func report(_ request: Request, context: JarvisRequestContext) async throws -> Response {
+        let scope = try await services.scope(context, permission: "audit:read")
+        let format = request.query("format") ?? "json"
+        guard format == "json" || format == "csv" else { throw Problem.invalid("format: json or csv") }
+        let to = try request.query("to").map { try Timestamps.parse($0, "to") } ?? Date()
+        let from = try request.query("from").map { try Timestamps.parse($0, "from") } ?? to.addingTimeInterval(-30 * 86_400)
+        guard from < to else { throw Problem.invalid("from: must be before to") }
+        let report = try await services.complianceReports.report(tenantID: scope.tenantID, from: from, to: to)
+        if format == "csv" {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8; header=present", .cacheControl: "no-store",
+                          .contentDisposition: "attachment; filename=\"compliance-\(scope.tenantID.lowercasedString).csv\""],
+                body: .init(byteBuffer: ByteBuffer(string: Self.csv(report))))
+        }
+        let body = Report(
+            tenantId: report.tenantID.lowercasedString, from: report.from, to: report.to, chain: Verification(report.chain),
+            sections: report.sections.map { Report.Section(name: $0.name, count: $0.count, events: $0.events.map(Body.init)) })
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try JSONCoding.encoder.encode(body))))
+    }
+
+    /// One row per listed event, RFC 4180: the section first, the details as JSON.
+    static func csv(_ report: ComplianceReport) -> String {
+        func field(_ value: String?) -> String {
+            guard let value else { return "" }
+            guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        var out = "section,occurred_at,action,outcome,actor_kind,actor_id,target_type,target_id,request_id,client_ip,details\r\n"
+        for section in report.sections {
+            for event in section.events {
+                let details = (try? JSONCoding.encoder.encode(event.details)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                out += [section.name, Timestamp.format(event.occurredAt), event.action, event.outcome.rawValue, event.actorKind.rawValue,
+                        event.actorID?.lowercasedString, event.targetType, event.targetID, event.requestID, event.clientIP, details]
+                    .map(field).joined(separator: ",") + "\r\n"
+            }
+        }
+        return out
     }
 
     func addPublicRoutes(to router: RecordingRouter) {

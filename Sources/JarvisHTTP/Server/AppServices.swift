@@ -21,6 +21,7 @@ struct AppServices: Sendable {
     let auditVerifier: AuditVerifier
     let auditKeys: AuditKeys
     let auditExport: AuditExport
+    let complianceReports: ComplianceReport.Builder
     let quotaPolicies: QuotaPolicies
     let usage: UsageIngest
     let usageReports: UsageReports

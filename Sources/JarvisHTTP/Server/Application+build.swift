@@ -49,6 +49,8 @@ public struct JarvisApplication: Sendable {
     public let auditKeys: AuditKeys
     /// Signs chain heads; tests sign a tenant's head themselves.
     public let auditCheckpoints: AuditCheckpoints
+    /// Posts lockouts, token reuse and bursts of refusals to webhooks; tests run a pass themselves.
+    public let securityAlerts: SecurityAlerts
     /// Which version a subject gets, from memory; the benchmark and tests look into it.
     public let resolver: Resolver
     public let rollouts: RolloutSupervisor
@@ -81,6 +83,7 @@ public struct JarvisApplication: Sendable {
         budgetAlerts = BudgetAlerts(platform: platform, logger: logger)
         auditKeys = AuditKeys(platform: platform, masterKey: configuration.masterKey, auditTenantID: PlatformTenant.id)
         auditCheckpoints = AuditCheckpoints(platform: platform, keys: auditKeys)
+        securityAlerts = SecurityAlerts(platform: platform, logger: logger)
         auditSealer = AuditSealer(platform: platform, logger: logger)
         quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
@@ -116,7 +119,7 @@ public struct JarvisApplication: Sendable {
             tenants: tenants, principals: Principals(app: app, sessions: sessions),
             apiKeys: APIKeys(app: app, pepper: configuration.apiKeyPepper), passwords: Passwords(app: app, hasher: passwordHasher),
             roles: Roles(app: app), audit: AuditEvents(app: app), auditVerifier: AuditVerifier(database: app), auditKeys: auditKeys,
-            auditExport: AuditExport(app: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
+            auditExport: AuditExport(app: app), complianceReports: ComplianceReport.Builder(app: app), quotaPolicies: QuotaPolicies(app: app, engine: quotas),
             usage: UsageIngest(writer: usage, tenants: tenants, principals: PrincipalDirectory(platform: platform)),
             usageReports: UsageReports(app: app), storage: StorageReports(app: app, engine: quotas, tenants: tenants),
             leases: Leases(app: app, warnings: warnings),
@@ -216,7 +219,7 @@ public struct JarvisApplication: Sendable {
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
             rollouts.service, budgetAlerts.service, auditSealer.service,
-            auditCheckpoints.service(logger: logger),
+            auditCheckpoints.service(logger: logger), securityAlerts.service,
         ]
     }
 

@@ -29,7 +29,7 @@ public struct WebhookDelivery: Sendable {
 /// Webhooks and their delivery log, inside a tenant transaction. The secret is made here, shown
 /// once (the caller returns it), and stored sealed under the master key.
 public enum WebhookStore {
-    public static let events = ["quota.warning", "rollout.aborted", "budget.threshold"]
+    public static let events = ["quota.warning", "rollout.aborted", "budget.threshold", "security.alert"]
 
     /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
     package static func enqueue(_ tx: Transaction, tenantID: UUID, event: String, payload: [String: String]) async throws {
