@@ -192,7 +192,7 @@ import Testing
             let (_, key) = try await api.principal(in: t, role: "operator")
             let results = try await withThrowingTaskGroup(of: APIResponse.self) { group in
                 for i in 0..<12 {
-                    group.addTask { try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "run-\(i)", "ttl_seconds": 6], key: key) }
+                    group.addTask { try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "run-\(i)", "ttl_seconds": 12], key: key) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -211,10 +211,11 @@ import Testing
             try await api.delete("/v1/leases/\(first)", key: key).expectProblem(.notFound)
             #expect(try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "again", "ttl_seconds": 1], key: key).status == .created)
             try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "full"], key: key).expectProblem(.tooManyRequests)
-            // Margins of seconds, not milliseconds: the suite runs beside others on two cores.
-            try await Task.sleep(for: .milliseconds(4000))
+            // Margins of seconds, not milliseconds: the suite runs beside others on two cores (a
+            // loaded run has taken over 2 s between the acquisitions and the heartbeat).
+            try await Task.sleep(for: .milliseconds(6000))
             #expect(try await api.post("/v1/leases/\(kept)/heartbeat", [:], key: key).status == .ok)
-            try await Task.sleep(for: .milliseconds(2500))
+            try await Task.sleep(for: .milliseconds(7000))
             // The others expired without heartbeats: their slots are free again; the kept one still counts.
             let after = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for i in 0..<3 { group.addTask { try await api.post("/v1/leases", ["metric": "concurrent_workflows", "holder": "late-\(i)"], key: key).status } }
