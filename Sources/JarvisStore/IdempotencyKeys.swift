@@ -30,6 +30,19 @@ public struct IdempotencyKeys: Sendable {
     }
 
     public func begin(tenantID: UUID, principalID: UUID, key: String, requestHash: [UInt8]) async throws -> Begin {
+        // PostgreSQL ends a killed instance's session a moment after the process dies, not at the
+        // same instant: a key whose owner still seems alive is asked again for up to half a second
+        // before the request counts as running elsewhere.
+        var attempts = 0
+        while true {
+            let outcome = try await claim(tenantID: tenantID, principalID: principalID, key: key, requestHash: requestHash)
+            attempts += 1
+            guard case .inProgress = outcome, attempts < 10 else { return outcome }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func claim(tenantID: UUID, principalID: UUID, key: String, requestHash: [UInt8]) async throws -> Begin {
         try await app.withTenant(tenantID) { tx in
             let claimed = try await tx.query(
                 """
