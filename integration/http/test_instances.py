@@ -129,12 +129,17 @@ def test_a_hard_stop_budget_holds_across_three_instances(three, admin, base_url)
         return body.get("allowed") is True
 
     with ThreadPoolExecutor(24) as pool:
-        admitted = sum(pool.map(one, range(200)))
+        burst = sum(pool.map(one, range(200)))
+    # An instance may end a burst holding part of the budget it took for the pace it saw; its
+    # background pass gives that back within a few 100 ms passes, and later checks can use it.
+    time.sleep(1.0)
+    with ThreadPoolExecutor(24) as pool:
+        admitted = burst + sum(pool.map(one, range(60)))
     with psycopg.connect(os.environ["JARVIS_PLATFORM_DATABASE_URL"]) as db:
         handed_out = db.execute(
             "SELECT sum(tokens) FROM quota_allowances WHERE tenant_id = %s AND metric = 'cost_monthly'", (tenant_id,)).fetchone()[0]
-    print(f"\nthree instances, hard-stop budget {amount}: {admitted} of 200 checks holding {estimate} admitted "
-          f"({admitted * estimate} held); {handed_out:.0f} handed out")
+    print(f"\nthree instances, hard-stop budget {amount}: {burst} of a burst of 200 checks holding {estimate} admitted, "
+          f"{admitted} with 60 more after a second ({admitted * estimate} held); {handed_out:.0f} handed out")
     assert admitted * estimate <= amount + estimate
     assert handed_out <= amount
     assert admitted >= amount // estimate * 0.9, "most of the budget should be usable"
