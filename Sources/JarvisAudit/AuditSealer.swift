@@ -30,14 +30,20 @@ public struct AuditSealer: Sendable {
         try await platform.query("SELECT jarvis_audit_seal_all($1) AS sealed", [batch]).first?.int("sealed") ?? 0
     }
 
-    /// Seals the tenant's waiting events, batch by batch.
+    /// Seals the tenant's waiting events, batch by batch, until none is left. Another sealer may
+    /// hold the tenant for a moment (its snapshot perhaps taken before the newest events committed):
+    /// this waits for it rather than return with events still waiting.
     @discardableResult
     public func seal(_ tenantID: UUID) async throws -> Int {
         var total = 0
-        while true {
+        for _ in 0..<500 {
             let sealed = try await platform.query("SELECT jarvis_audit_seal($1, $2) AS sealed", [tenantID, batch]).first?.int("sealed") ?? 0
             total += sealed
-            if sealed < batch { return total }
+            if sealed == batch { continue }
+            let waiting = try await platform.query("SELECT EXISTS (SELECT 1 FROM audit_unsealed WHERE tenant_id = $1) AS waiting", [tenantID])
+            guard try waiting.first?.bool("waiting") == true else { return total }
+            try await Task.sleep(for: .milliseconds(10))
         }
+        return total
     }
 }
