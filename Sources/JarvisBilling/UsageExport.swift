@@ -62,6 +62,10 @@ public struct UsageExport: Sendable {
         public var groupBy: [Dimension]
         public var format: Format
 
+        /// The first and last day as dates (both were checked when the query was made).
+        var fromDay: Date { Timestamp.parse(from + "T00:00:00Z") ?? Date(timeIntervalSince1970: 0) }
+        var toDay: Date { Timestamp.parse(to + "T00:00:00Z") ?? Date(timeIntervalSince1970: 0) }
+
         public init(from: String, to: String, groupBy: [Dimension], format: Format) {
             self.from = from
             self.to = to
@@ -143,39 +147,45 @@ public struct UsageExport: Sendable {
     static func run(
         _ tx: Transaction, _ query: Query, currency: String, tenantID: UUID?, write: ([UInt8]) async throws -> Void
     ) async throws {
-        // A long export is one statement: it may run past the usual statement timeout.
+        // A long export is one statement: it may run past the usual statement timeout, and its
+        // aggregation gets the memory to hash every group of a month without spilling to disk.
         try await tx.query(
             """
-            SELECT set_config('statement_timeout', '\(exportTimeout.components.seconds)s', true), set_config('jarvis.export_from', $1, true),
-                   set_config('jarvis.export_to', $2, true), set_config('jarvis.export_currency', $3, true),
-                   set_config('jarvis.export_tenant', $4, true)
-            """, [query.from, query.to, currency, tenantID?.lowercasedString ?? ""])
-        try await tx.copyOut(sql(query), timeout: exportTimeout, write)
+            SELECT set_config('statement_timeout', '\(exportTimeout.components.seconds)s', true), set_config('work_mem', '64MB', true),
+                   set_config('jarvis.export_currency', $1, true)
+            """, [currency])
+        try await tx.copyOut(sql(query, tenantID: tenantID), timeout: exportTimeout, write)
     }
 
-    /// The COPY statement. Its text depends only on the format and the dimensions (fixed fragments);
-    /// the dates, currency and tenant are read from the settings bound just before.
-    static func sql(_ query: Query) -> String {
-        let filter = """
-            FROM usage_daily d JOIN tenants t ON t.id = d.tenant_id
-            WHERE d.day BETWEEN current_setting('jarvis.export_from')::date AND current_setting('jarvis.export_to')::date
-              AND (current_setting('jarvis.export_tenant') = '' OR d.tenant_id = NULLIF(current_setting('jarvis.export_tenant'), '')::uuid)
+    /// The key of the day rollup: grouping by all of it leaves every row as it is.
+    static let rollupKey: Set<Dimension> = [.tenant, .day, .principal, .model, .modelVersion, .promptVersion, .costCenter]
+
+    /// The COPY statement. Besides fixed fragments chosen by the format and the dimensions, it holds
+    /// the days and the tenant as literals rendered from typed values (`SQLLiteral`): COPY takes no
+    /// parameters, and the planner must see the range to scan a month in parallel and hash its groups.
+    static func sql(_ query: Query, tenantID: UUID?) -> String {
+        let needsTenants = query.format == .focus || query.groupBy.contains(.tenant)
+        var filter = """
+            FROM usage_daily d\(needsTenants ? " JOIN tenants t ON t.id = d.tenant_id" : "")
+            WHERE d.day BETWEEN \(SQLLiteral.date(query.fromDay)) AND \(SQLLiteral.date(query.toDay))
             """
-        let measures = """
-            sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
-            sum(d.cost_micros) AS cost_micros, round(sum(d.cost_micros)::numeric / 1000000, 6) AS cost,
-            current_setting('jarvis.export_currency') AS currency, sum(d.unpriced_events) AS unpriced_requests
-            """
+        if let tenantID { filter += " AND d.tenant_id = \(SQLLiteral.uuid(tenantID))" }
+        let currency = "(SELECT current_setting('jarvis.export_currency'))"
         switch query.format {
         case .csv, .jsonl:
             let select: String
             if query.groupBy.isEmpty {
-                select = "SELECT \(measures) \(filter)"
+                select = "SELECT \(measures(currency)) \(filter)"
+            } else if rollupKey.isSubset(of: Set(query.groupBy)) {
+                // The finest grain: the rollup's rows are the answer, with no aggregation to wait for.
+                select = """
+                    SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(rowMeasures(currency)) \(filter)
+                    """
             } else {
                 let width = query.groupBy.reduce(0) { $0 + $1.width }
                 let positions = (1...width).map(String.init).joined(separator: ", ")
                 select = """
-                    SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(measures) \(filter)
+                    SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(measures(currency)) \(filter)
                     GROUP BY \(positions) ORDER BY \(positions)
                     """
             }
@@ -184,8 +194,24 @@ public struct UsageExport: Sendable {
             // control characters writes each object exactly as PostgreSQL rendered it.
             return "COPY (SELECT row_to_json(q)::text FROM (\(select)) q) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         case .focus:
-            return "COPY (\(focusSelect(filter))) TO STDOUT WITH (FORMAT csv, HEADER true)"
+            return "COPY (\(focusSelect(filter, currency: currency))) TO STDOUT WITH (FORMAT csv, HEADER true)"
         }
+    }
+
+    static func measures(_ currency: String) -> String {
+        """
+        sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
+        sum(d.cost_micros) AS cost_micros, round(sum(d.cost_micros)::numeric / 1000000, 6) AS cost,
+        \(currency) AS currency, sum(d.unpriced_events) AS unpriced_requests
+        """
+    }
+
+    /// The same columns for one rollup row.
+    static func rowMeasures(_ currency: String) -> String {
+        """
+        d.events AS requests, d.input_tokens, d.output_tokens, d.cost_micros, round(d.cost_micros::numeric / 1000000, 6) AS cost,
+        \(currency) AS currency, d.unpriced_events AS unpriced_requests
+        """
     }
 
     /// FOCUS 1.0: every column of the specification (the nullable ones this platform has no value
@@ -193,12 +219,12 @@ public struct UsageExport: Sendable {
     /// prices), periods as UTC ISO 8601 times, and `x_` columns of our own. Two columns repeat others
     /// for the FinOps Foundation's validator (focus-validator 1.0.0), whose 1.0 rules still read them:
     /// `ResourceID` (`ResourceId`) and `ChargeType` (`ChargeCategory`).
-    static func focusSelect(_ filter: String) -> String {
+    static func focusSelect(_ filter: String, currency: String) -> String {
         """
         SELECT NULL::text AS "AvailabilityZone",
                round(sum(d.cost_micros)::numeric / 1000000, 6) AS "BilledCost",
                d.tenant_id::text AS "BillingAccountId", t.slug AS "BillingAccountName",
-               current_setting('jarvis.export_currency') AS "BillingCurrency",
+               \(currency) AS "BillingCurrency",
                to_char(date_trunc('month', d.day) + interval '1 month', 'YYYY-MM-DD"T"00:00:00"Z"') AS "BillingPeriodEnd",
                to_char(date_trunc('month', d.day), 'YYYY-MM-DD"T"00:00:00"Z"') AS "BillingPeriodStart",
                'Usage' AS "ChargeCategory", NULL::text AS "ChargeClass", 'Usage' AS "ChargeType",
@@ -220,7 +246,7 @@ public struct UsageExport: Sendable {
                d.model AS "ResourceName", 'Model' AS "ResourceType",
                'AI and Machine Learning' AS "ServiceCategory", 'Jarvis AI Platform' AS "ServiceName",
                d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') AS "SkuId",
-               'price-book/' || d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') || '/' || current_setting('jarvis.export_currency') AS "SkuPriceId",
+               'price-book/' || d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') || '/' || \(currency) AS "SkuPriceId",
                NULLIF(d.cost_center, '') AS "SubAccountId", NULLIF(d.cost_center, '') AS "SubAccountName",
                json_build_object('jarvis/model', d.model, 'jarvis/model_version', NULLIF(d.model_version, ''),
                                  'jarvis/cost_center', NULLIF(d.cost_center, ''))::text AS "Tags",

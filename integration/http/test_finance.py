@@ -104,6 +104,20 @@ def test_json_lines_are_one_object_each_with_numbers_as_numbers(base_url, billed
     assert any(o["model"] == 'gpt "x", y' and o["cost_center"] is None for o in objects)
 
 
+def test_the_finest_grain_export_is_the_rollups_rows_and_adds_up_to_the_grouped_one(base_url, billed):
+    finest = export(base_url, billed, format="csv", group_by="tenant,day,principal,model,model_version,prompt_version,cost_center")
+    rows = list(csv.DictReader(io.StringIO(finest.text, newline="")))
+    grouped = list(csv.DictReader(io.StringIO(export(base_url, billed, format="csv").text, newline="")))
+    assert len(rows) == 3 and len(grouped) == 3
+    for column in ("requests", "input_tokens", "output_tokens", "cost_micros", "unpriced_requests"):
+        assert sum(int(r[column]) for r in rows) == sum(int(r[column]) for r in grouped), column
+    by_center = {row["cost_center"]: row for row in rows}
+    assert by_center["lab.2"]["principal_id"] == by_center["sales-emea"]["principal_id"] != ""
+    assert by_center["lab.2"]["cost"] == "0.750001" and by_center["lab.2"]["prompt_version"] == ""
+    assert by_center[""]["principal_id"] == "" and by_center[""]["unpriced_requests"] == "1"
+    assert all(row["tenant"] == billed["slug"] for row in rows)
+
+
 def test_the_focus_export_passes_the_finops_foundations_validator(base_url, billed, tmp_path):
     venv = os.environ.get("JARVIS_FOCUS_VENV")
     assert venv, "make test installs focus-validator and sets JARVIS_FOCUS_VENV"
