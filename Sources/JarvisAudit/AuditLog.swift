@@ -41,9 +41,10 @@ public enum AuditLog {
 
     /// What to list: every filter is optional.
     public struct Filter: Sendable {
-        /// `security` (sign-ins, lockouts, token reuse, refused access) or `operation` (everything else).
+        /// `security` (sign-ins, lockouts, token reuse, refused access), `access` (the hot path's
+        /// decisions per minute, the admin API's reads) or `operation` (everything else).
         public enum Category: String, Sendable, CaseIterable {
-            case security, operation
+            case security, access, operation
         }
 
         public var action: String?
@@ -85,7 +86,8 @@ public enum AuditLog {
               AND ($4::timestamptz IS NULL OR occurred_at >= $4)
               AND ($5::timestamptz IS NULL OR occurred_at < $5)
               AND ($6::uuid IS NULL OR id < $6)
-              AND ($8::text IS NULL OR (action LIKE 'auth.%' OR action LIKE 'access.%') = ($8 = 'security'))
+              AND ($8::text IS NULL OR $8 = CASE WHEN action LIKE 'auth.%' OR action = 'access.denied' THEN 'security'
+                                                 WHEN action LIKE 'access.%' OR action LIKE 'api.%' THEN 'access' ELSE 'operation' END)
               AND ($9::text IS NULL OR outcome = $9)
               AND ($10::text IS NULL OR target_type = $10)
               AND ($11::text IS NULL OR target_id = $11)

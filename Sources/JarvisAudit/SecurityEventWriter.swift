@@ -7,8 +7,11 @@ internal import Synchronization
 /// Security events (failed logins, lockouts, refresh-token reuse) go through this bounded,
 /// asynchronous batch writer so an attack cannot turn into a write per request on the hot path.
 /// When the buffer is full, events are dropped and counted in `jarvis_audit_events_dropped_total`.
+/// A second instance (`kind` "read") records the admin API's reads the same way.
 public final class SecurityEventWriter: Sendable {
     let platform: Database
+    /// `security` or `read`: names the metrics and the background service.
+    let kind: String
     let capacity: Int
     let interval: Duration
     let logger: Logger
@@ -17,13 +20,14 @@ public final class SecurityEventWriter: Sendable {
     // Locking rule: the buffer is appended to and swapped out only under this lock.
     private let buffer = Mutex<[AuditEvent]>([])
 
-    public init(platform: Database, capacity: Int = 10_000, interval: Duration = .milliseconds(200), logger: Logger) {
+    public init(platform: Database, kind: String = "security", capacity: Int = 10_000, interval: Duration = .milliseconds(200), logger: Logger) {
         self.platform = platform
+        self.kind = kind
         self.capacity = capacity
         self.interval = interval
         self.logger = logger
-        dropped = Counter(label: "jarvis_audit_events_dropped_total", dimensions: [("kind", "security")])
-        written = Counter(label: "jarvis_audit_events_written_total", dimensions: [("kind", "security")])
+        dropped = Counter(label: "jarvis_audit_events_dropped_total", dimensions: [("kind", kind)])
+        written = Counter(label: "jarvis_audit_events_written_total", dimensions: [("kind", kind)])
     }
 
     /// Queues an event without waiting; never throws.
@@ -65,6 +69,6 @@ public final class SecurityEventWriter: Sendable {
 
     /// Flushes every `interval`, and once more at shutdown.
     public var service: PeriodicService {
-        PeriodicService("security-events", every: interval, logger: logger, work: { await self.flush() }, drain: { await self.flush() })
+        PeriodicService("\(kind)-events", every: interval, logger: logger, work: { await self.flush() }, drain: { await self.flush() })
     }
 }

@@ -67,7 +67,8 @@ import Testing
             }
             #expect(!denied.isEmpty && denied.allSatisfy { $0["action"] as? String == "access.denied" }, "\(denied)")
             #expect(try await api.get("\(base)?category=operation", key: t.adminKey).items.allSatisfy {
-                !(($0["action"] as? String ?? "").hasPrefix("auth.") || ($0["action"] as? String ?? "").hasPrefix("access."))
+                let action = $0["action"] as? String ?? ""
+                return !(action.hasPrefix("auth.") || action.hasPrefix("access.") || action.hasPrefix("api."))
             })
             try await api.get("\(base)?category=everything", key: t.adminKey).expectProblem(.badRequest)
             try await api.get("\(base)?outcome=maybe", key: t.adminKey).expectProblem(.badRequest)
@@ -81,12 +82,15 @@ import Testing
             var ids: [String] = []
             var cursor: String?
             repeat {
-                let page = try await api.get("/v1/tenants/\(t.slug)/audit-events?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), key: t.adminKey)
+                // The operation events: the reads of these pages add access events as the test goes.
+                let page = try await api.get("/v1/tenants/\(t.slug)/audit-events?category=operation&limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), key: t.adminKey)
                 ids += page.items.compactMap { $0["id"] as? String }
                 cursor = page["next_cursor"]
             } while cursor != nil
             #expect(ids.count == Set(ids).count)
-            #expect(ids.count == (try await Self.count("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1", [t.tenantID])))
+            #expect(ids.count == (try await Self.count(
+                "SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action NOT LIKE 'auth.%' AND action NOT LIKE 'access.%' AND action NOT LIKE 'api.%'",
+                [t.tenantID])))
         }
     }
 

@@ -67,3 +67,13 @@ def test_readiness_and_metrics(base_url):
     metrics = requests.get(f"{base_url}/metrics").text
     assert "http_server_request_duration" in metrics
     assert 'jarvis_db_pool_connections_open{pool="app"}' in metrics
+
+
+def test_a_second_server_on_a_taken_port_exits_at_once_with_the_reason(base_url):
+    # When the HTTP listener cannot bind, every background service is cancelled and the process
+    # ends non-zero (a supervisor restarts it) instead of hanging without a word.
+    port = base_url.rsplit(":", 1)[1]
+    env = dict(os.environ, JARVIS_PORT=port, LOG_LEVEL="error")
+    started = subprocess.run([os.environ["JARVIS_BIN"], "serve"], env=env, capture_output=True, text=True, timeout=30)
+    assert started.returncode != 0
+    assert "Address already in use" in started.stderr + started.stdout

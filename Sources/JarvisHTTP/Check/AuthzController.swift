@@ -1,6 +1,7 @@
 internal import Hummingbird
 internal import HTTPTypes
 internal import JarvisAccess
+internal import JarvisAudit
 internal import JarvisIdentity
 internal import JarvisQuota
 internal import JarvisStore
@@ -17,6 +18,7 @@ struct AuthzController {
     let authenticator: Authenticator
     let rules: RouteRules
     let quotas: QuotaEngine
+    let access: AccessTally
 
     static let tenantHeader = HTTPField.Name("X-Jarvis-Tenant")!
     static let principalHeader = HTTPField.Name("X-Jarvis-Principal")!
@@ -45,6 +47,13 @@ struct AuthzController {
         return try await decide(method: request.method.rawValue, uri: original.isEmpty ? "/" : original, authorization: request.headers[.authorization])
     }
 
+    /// Counts the decision into the access events (nil reason: allowed).
+    func tally(_ caller: Caller, _ permission: Permission, reason: String?) {
+        access.count(AccessTally.Key(
+            tenantID: caller.tenantID, principalID: caller.principalID, principalKind: caller.kind == .user ? .user : .serviceAccount,
+            source: "authz", permission: permission.name, outcome: reason == nil ? .success : .denied, reason: reason))
+    }
+
     func decide(method: String, uri: String, authorization: String?) async throws -> Response {
         // Checked before the credential: a request no rule can judge is the gateway's mistake.
         let forwarded: ForwardedRequest
@@ -57,11 +66,18 @@ struct AuthzController {
         guard let permission = rules.permission(for: forwarded) else {
             throw Problem(.forbidden, "no-route-rule", "no route rule covers \(forwarded.method) \(forwarded.path.prefix(200))")
         }
-        guard caller.allows(permission) else { throw AccessError.forbidden(permission) }
+        guard caller.allows(permission) else {
+            tally(caller, permission, reason: "permission_denied")
+            throw AccessError.forbidden(permission)
+        }
         // Each forwarded request is one request against the caller's rate limits.
         let decision = try await quotas.admit(
             QuotaAsk(requests: 1), caller: QuotaCaller(tenantID: caller.tenantID, principalID: caller.principalID, apiKeyID: caller.apiKeyID))
-        if case .denied(let denial) = decision { throw Problem.from(denial) }
+        if case .denied(let denial) = decision {
+            tally(caller, permission, reason: denial.reason)
+            throw Problem.from(denial)
+        }
+        tally(caller, permission, reason: nil)
         return Response(
             status: .ok,
             headers: [

@@ -1,5 +1,6 @@
 internal import Hummingbird
 internal import JarvisAccess
+internal import JarvisAudit
 internal import JarvisIdentity
 internal import JarvisQuota
 internal import Foundation
@@ -17,6 +18,7 @@ internal import JarvisJSON
 struct CheckController {
     let authenticator: Authenticator
     let quotas: QuotaEngine
+    let access: AccessTally
 
     static let maxBody = 256 * 1024
 
@@ -41,6 +43,7 @@ struct CheckController {
         for (index, item) in parsed.items.enumerated() {
             if index > 0 { out.append(44) }
             let decision = try await decide(item, caller: caller)
+            tally(decision, permission: item.permission, caller: caller)
             refused = decision.denial
             decision.write(into: &out)
         }
@@ -86,6 +89,18 @@ struct CheckController {
             }
             out.append(125)
         }
+    }
+
+    /// Counts the decision into the access events: the subject's tenant, else (an unknown
+    /// credential) the caller's. A permission no role grants is named `(invalid)`, so what callers
+    /// send cannot grow the groups.
+    func tally(_ decision: Decision, permission: String, caller: Caller) {
+        let subject = decision.subject
+        access.count(AccessTally.Key(
+            tenantID: subject?.tenantID ?? caller.tenantID, principalID: subject?.principalID,
+            principalKind: subject.map { $0.kind == .user ? .user : .serviceAccount } ?? .system, source: "check",
+            permission: decision.reason == "invalid_permission" ? "(invalid)" : permission,
+            outcome: decision.allowed ? .success : .denied, reason: decision.reason))
     }
 
     func decide(_ item: CheckRequest.Item, caller: Caller) async throws -> Decision {

@@ -182,7 +182,7 @@ struct AuditController {
         }
         filter.actorID = try request.uuidQuery("actor_id")
         filter.category = try request.query("category").map { text in
-            guard let category = AuditLog.Filter.Category(rawValue: text) else { throw Problem.invalid("category: security or operation") }
+            guard let category = AuditLog.Filter.Category(rawValue: text) else { throw Problem.invalid("category: security, access or operation") }
             return category
         }
         filter.outcome = try request.query("outcome").map { text in

@@ -33,6 +33,9 @@ struct AppServices: Sendable {
     let quotas: QuotaEngine
     /// Refused permissions become security events (asynchronous, never on the request's path).
     let securityEvents: SecurityEventWriter
+    /// The hot path's decisions and the admin API's reads, as access events.
+    let accessTally: AccessTally
+    let readEvents: SecurityEventWriter
     let releases: ReleaseServices
     let prices: PriceBook
     let exports: UsageExport

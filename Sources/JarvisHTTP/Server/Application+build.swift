@@ -38,6 +38,10 @@ public struct JarvisApplication: Sendable {
     public let invalidations: NotificationListener
     public let signingKeys: SigningKeyRing
     public let securityEvents: SecurityEventWriter
+    /// The hot path's decisions, counted per minute into access events; tests flush it themselves.
+    public let accessTally: AccessTally
+    /// The admin API's reads, one access event each through a batch writer.
+    public let readEvents: SecurityEventWriter
     public let passwordHasher: PasswordHasher
     public let quotas: QuotaEngine
     public let usage: UsageWriter
@@ -91,6 +95,8 @@ public struct JarvisApplication: Sendable {
         usage = UsageWriter(platform: platform, engine: quotas, logger: logger, rating: !configuration.usageRatingOff)
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
+        accessTally = AccessTally(platform: platform, logger: logger)
+        readEvents = SecurityEventWriter(platform: platform, kind: "read", logger: logger)
 
         let settings = configuration.identity
         let keyStore = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
@@ -124,7 +130,7 @@ public struct JarvisApplication: Sendable {
             usageReports: UsageReports(app: app), storage: StorageReports(app: app, engine: quotas, tenants: tenants),
             leases: Leases(app: app, warnings: warnings),
             webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
-            identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents,
+            identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents, accessTally: accessTally, readEvents: readEvents,
             releases: releases, prices: PriceBook(app: app, platform: platform), exports: UsageExport(app: app, platform: platform),
             statements: Statements(app: app, platform: platform), budgets: budgets)
 
@@ -166,13 +172,14 @@ public struct JarvisApplication: Sendable {
         OAuthController(identity: services.identity).addRoutes(to: router.group("v1/oauth"))
         // The hot path authenticates what it judges itself: no further middleware.
         let hot = router.group("v1")
-        CheckController(authenticator: services.authenticator, quotas: services.quotas).addRoutes(to: hot)
-        AuthzController(authenticator: services.authenticator, rules: rules, quotas: services.quotas).addRoutes(to: hot)
+        CheckController(authenticator: services.authenticator, quotas: services.quotas, access: services.accessTally).addRoutes(to: hot)
+        AuthzController(authenticator: services.authenticator, rules: rules, quotas: services.quotas, access: services.accessTally).addRoutes(to: hot)
         ResolveController(authenticator: services.authenticator, releases: services.releases).addRoutes(to: hot.group("resolve"))
 
         let v1 = router.group("v1")
             .add(middleware: AuthenticationMiddleware(authenticator: services.authenticator))
             .add(middleware: IdempotencyMiddleware(keys: IdempotencyKeys(app: app, instance: instance)))
+            .add(middleware: ReadAuditMiddleware(reads: services.readEvents))
         MeController(services: services).addRoutes(to: v1.group("me"))
         keys.addPlatformRoutes(to: v1.group("platform/signing-keys"))
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
@@ -217,7 +224,7 @@ public struct JarvisApplication: Sendable {
     public var services: [any Service] {
         [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
-            signingKeys.service, securityEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
+            signingKeys.service, securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
             rollouts.service, budgetAlerts.service, auditSealer.service,
             auditCheckpoints.service(logger: logger), securityAlerts.service,
         ]

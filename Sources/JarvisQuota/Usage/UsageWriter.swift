@@ -62,22 +62,33 @@ public final class UsageWriter: Service, Sendable {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<lanes {
-                    group.addTask {
-                        while let batch = await self.nextBatch() { await self.write(batch) }
+        // Stopped by graceful shutdown, and by cancellation too: when another service fails (the
+        // HTTP port taken), the group cancels everything, and idle lanes must not wait forever.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<lanes {
+                        group.addTask {
+                            while let batch = await self.nextBatch() { await self.write(batch) }
+                        }
                     }
                 }
+            } onGracefulShutdown: {
+                self.stop()
             }
-        } onGracefulShutdown: {
-            let idle = self.queue.withLock { q -> [CheckedContinuation<Void, Never>] in
-                q.stopped = true
-                defer { q.idle = [] }
-                return q.idle
-            }
-            for lane in idle { lane.resume() }
+        } onCancel: {
+            self.stop()
         }
+    }
+
+    /// Lets every lane finish once the queue is drained.
+    private func stop() {
+        let idle = queue.withLock { q -> [CheckedContinuation<Void, Never>] in
+            q.stopped = true
+            defer { q.idle = [] }
+            return q.idle
+        }
+        for lane in idle { lane.resume() }
     }
 
     /// Waits for work; takes whole requests up to `maxBatch` events. nil once stopped and drained.

@@ -5,8 +5,8 @@ internal import Glibc
 /// Wall-clock seconds from the kernel's coarse clock: a few nanoseconds to read (no hardware
 /// counter), a few milliseconds of resolution — plenty for cache entries that expire by the
 /// second, and read on every hit.
-enum CoarseClock {
-    static func seconds() -> Int64 {
+package enum CoarseClock {
+    package static func seconds() -> Int64 {
         var now = timespec()
         #if os(Linux)
         clock_gettime(CLOCK_REALTIME_COARSE, &now)
