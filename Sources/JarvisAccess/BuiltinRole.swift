@@ -39,7 +39,7 @@ public enum BuiltinRole: String, CaseIterable, Sendable, Codable {
         case .tenantAdmin:
             return [
                 "documents:delete", "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config", "audit:read", "check:invoke",
-                "usage:write", "budget:write",
+                "usage:write", "budget:write", "privacy:admin",
             ]
         case .developer:
             // Developers write drafts (prompts, models, flags); operators ship them (publish, labels, rollouts).

@@ -7,7 +7,7 @@ public enum PermissionCatalog {
         "workflow:create", "workflow:execute", "workflow:read",
         "tenant:read",
         "admin:user", "admin:key", "admin:role", "admin:quota", "admin:config",
-        "audit:read",
+        "audit:read", "privacy:admin",
         "platform:tenants",
         "check:invoke",
         "usage:read", "usage:write",

@@ -98,7 +98,7 @@ public enum AuditLog {
             """,
             [tenantID, filter.action, filter.actorID, filter.since, filter.until, filter.before, filter.limit + 1, filter.category?.rawValue,
              filter.outcome?.rawValue, filter.targetType, filter.targetID, filter.text, filter.actionPattern])
-        return try rows.all.map { row in
+        let events = try rows.all.map { row in
             AuditEvent(
                 id: try row.uuid("id"), tenantID: try row.uuid("tenant_id"), occurredAt: try row.date("occurred_at"),
                 actorID: try row.optionalUUID("actor_id"),
@@ -110,6 +110,7 @@ public enum AuditLog {
                 details: try JSONDecoder().decode([String: AuditValue].self, from: Data(try row.string("details").utf8))
             )
         }
+        return try await AuditPersonal.reveal(transaction, tenantID: tenantID, events)
     }
 
     static func encodeDetails(_ details: [String: AuditValue]) throws -> String {

@@ -41,6 +41,8 @@ struct AppServices: Sendable {
     let exports: UsageExport
     let statements: Statements
     let budgets: Budgets
+    /// Export and erasure of a user's personal data.
+    let dataSubjects: DataSubjects
 
     /// Resolves `{tenant}` (id or slug) for the caller and checks `permission` there.
     /// Another tenant is a 404 for everyone but those the permission reaches every tenant for (super

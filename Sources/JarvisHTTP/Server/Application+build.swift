@@ -132,7 +132,7 @@ public struct JarvisApplication: Sendable {
             webhooks: Webhooks(app: app, masterKey: configuration.masterKey, targets: targets),
             identity: identity, authenticator: authenticator, quotas: quotas, securityEvents: securityEvents, accessTally: accessTally, readEvents: readEvents,
             releases: releases, prices: PriceBook(app: app, platform: platform), exports: UsageExport(app: app, platform: platform),
-            statements: Statements(app: app, platform: platform), budgets: budgets)
+            statements: Statements(app: app, platform: platform), budgets: budgets, dataSubjects: DataSubjects(app: app))
 
         let migrator = try? Migrator.load(directory: configuration.migrationsDirectory)
         let openAPI = FileManager.default.contents(atPath: configuration.openAPIPath).map { Array($0) }
@@ -185,6 +185,7 @@ public struct JarvisApplication: Sendable {
         TenantController(services: services).addRoutes(to: v1.group("tenants"))
         let tenant = v1.group("tenants/:tenant")
         PrincipalController(services: services, kind: .user).addRoutes(to: tenant.group("users"))
+        DataSubjectController(services: services).addRoutes(to: tenant.group("users"))
         PrincipalController(services: services, kind: .serviceAccount).addRoutes(to: tenant.group("service-accounts"))
         APIKeyController(services: services).addRoutes(to: tenant.group("api-keys"))
         let roles = RoleController(services: services)
