@@ -17,6 +17,9 @@ public struct AuditVerifier: Sendable {
         public let headSeq: Int64
         /// Hex of the last link's hash (all zeros for an empty chain).
         public let headHash: String
+        /// Links whose events are in an archived, detached month: their place in the chain holds;
+        /// their events are proven by the archive files (`AuditArchive.verify`).
+        public let archived: Int64
         /// Events committed but not sealed yet (within one sealer pass of their commit, normally).
         public let unsealed: Int64
         /// Signed checkpoints that hold, and the last one's seq (0: none yet).
@@ -50,6 +53,8 @@ public struct AuditVerifier: Sendable {
 
     public func verify(tenantID: UUID, page: Int = 5_000) async throws -> Report {
         let keys = Dictionary(try await AuditKeys.published(database).map { ($0.kid, $0.publicKey) }, uniquingKeysWith: { first, _ in first })
+        let detached = Set(try await database.query("SELECT month::timestamptz AS month FROM audit_months WHERE detached").all.map { try $0.date("month") })
+        var archived: Int64 = 0
         var expectedSeq: Int64 = 1
         var previous = Self.zeroHash
         var checked: Int64 = 0
@@ -78,7 +83,11 @@ public struct AuditVerifier: Sendable {
             }
             guard index < links.count else { break }
             let link = links[index]
-            found = Self.judge(link, next: index + 1 < links.count ? links[index + 1] : nil, expectedSeq: expectedSeq, previous: previous)
+            if link.canonical == nil, detached.contains(link.month), link.seq == expectedSeq, link.prevHash == previous {
+                archived += 1
+            } else {
+                found = Self.judge(link, next: index + 1 < links.count ? links[index + 1] : nil, expectedSeq: expectedSeq, previous: previous)
+            }
             guard found == nil else { break }
             while let checkpoint = checkpoints.first, checkpoint.seq <= link.seq {
                 checkpoints.removeFirst()
@@ -102,7 +111,7 @@ public struct AuditVerifier: Sendable {
             try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
         }
         return Report(
-            tenantID: tenantID, checked: checked, headSeq: expectedSeq - 1, headHash: Hex.encode(previous), unsealed: Int64(unsealed),
+            tenantID: tenantID, checked: checked, headSeq: expectedSeq - 1, headHash: Hex.encode(previous), archived: archived, unsealed: Int64(unsealed),
             checkpoints: signed, lastCheckpointSeq: lastSigned, firstBreak: found)
     }
 
@@ -110,7 +119,7 @@ public struct AuditVerifier: Sendable {
         try await database.withTenant(tenantID) { tx in
             try await tx.query(
                 """
-                SELECT c.seq, c.event_id, c.prev_hash, c.hash,
+                SELECT c.seq, c.event_id, c.prev_hash, c.hash, date_trunc('month', c.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month,
                        CASE WHEN e.id IS NULL THEN NULL ELSE jarvis_audit_canonical(e) END AS canonical
                 FROM audit_chain c
                 LEFT JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
@@ -165,10 +174,13 @@ public struct AuditVerifier: Sendable {
         let prevHash: [UInt8]
         let hash: [UInt8]
         let canonical: String?
+        /// The first day of the event's month (UTC).
+        let month: Date
 
         init(_ row: Row) throws {
             seq = Int64(try row.int("seq"))
             eventID = try row.uuid("event_id")
+            month = try row.date("month")
             prevHash = try row.bytes("prev_hash")
             hash = try row.bytes("hash")
             canonical = try row.optionalString("canonical")

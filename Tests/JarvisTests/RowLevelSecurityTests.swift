@@ -162,6 +162,12 @@ import Testing
                 let tenantID = try #require(UUID(uuidString: seeded.tenantID))
                 try await Fixture.jarvis().auditSealer.seal(tenantID)
                 try await Fixture.jarvis().auditCheckpoints.pass(force: tenantID)
+                // An archived month's record (the archive itself is AuditArchiveTests'), as archiving writes it.
+                try await Fixture.platform.query(
+                    """
+                    INSERT INTO audit_archives (tenant_id, month, first_seq, last_seq, links, file, file_sha256)
+                    VALUES ($1, '1000-01-01', 1, 1, 1, 'rls-probe.ndjson.gz', decode(repeat('00', 32), 'hex'))
+                    """, [tenantID])
             }
             return (a, b)
         }

@@ -118,6 +118,7 @@ struct AuditController {
         let checked: Int64
         let headSeq: Int64
         let headHash: String
+        let archived: Int64
         let unsealed: Int64
         let checkpoints: Int64
         let lastCheckpointSeq: Int64
@@ -129,6 +130,7 @@ struct AuditController {
             checked = r.checked
             headSeq = r.headSeq
             headHash = r.headHash
+            archived = r.archived
             unsealed = r.unsealed
             checkpoints = r.checkpoints
             lastCheckpointSeq = r.lastCheckpointSeq
