@@ -54,8 +54,10 @@ taskset -c 0 "$BIN" bench-crypto --seconds 2
 taskset -c 0 "$BIN" bench-decision --keys "$KEYS" --tenants "$TENANTS"
 taskset -c 0 "$BIN" bench-resolve --tenants "$TENANTS"
 
-# Logins are measured, not throttled: lockouts would turn them into cheap 429s.
-JARVIS_PORT=$PORT LOG_LEVEL=error JARVIS_BENCH_BASELINE=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \
+# Logins are measured, not throttled: lockouts would turn them into cheap 429s. The measured
+# server does not seal audit events: a second one (`sealer on`, below) does when a figure needs it,
+# so admin writes can be measured with and without sealing against the same server.
+JARVIS_PORT=$PORT LOG_LEVEL=error JARVIS_BENCH_BASELINE=1 JARVIS_AUDIT_SEALER_OFF=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \
   JARVIS_LOGIN_MAX_FAILURES=1000 JARVIS_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000 \
   JARVIS_AUTHZ_RULES="$ROOT/integration/http/authz-rules.txt" \
   "$BIN" serve > "$OUT/server.log" 2>&1 &
@@ -218,6 +220,37 @@ ratios = [float(open(f"{sys.argv[1]}/usage_batch1000_rated_{n}.txt.rps").read())
 print(f"bench usage_batch_rated_vs_unrated_ratio {statistics.median(ratios):.3f} (median of {', '.join(f'{r:.3f}' for r in ratios)})")
 PY
 
+# Admin API writes (a new service account each: a principal row and an audit event) with the
+# audit chain sealed alongside by another instance, and without; interleaved rounds, median ratio.
+SEALER_PID=""
+sealer() {  # sealer on|off: the instance that seals, on PORT+2
+  if [ "$1" = on ] && [ -z "$SEALER_PID" ]; then
+    JARVIS_PORT=$((PORT + 2)) LOG_LEVEL=error "$BIN" serve > "$OUT/server-sealer.log" 2>&1 &
+    SEALER_PID=$!
+    for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$((PORT + 2))/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+    # The backlog left while it was off is sealed before anything is measured.
+    until [ "$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT count(*) FROM audit_unsealed")" = 0 ]; do sleep 0.2; done
+  elif [ "$1" = off ] && [ -n "$SEALER_PID" ]; then
+    kill "$SEALER_PID"; wait "$SEALER_PID" 2>/dev/null || true
+    SEALER_PID=""
+  fi
+}
+trap 'kill "$SERVER_PID" $SEALER_PID 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+log "admin writes with and without audit sealing"
+for round in 1 2 3; do
+  for mode in $( [ $((round % 2)) = 1 ] && echo "unsealed sealed" || echo "sealed unsealed"); do
+    if [ "$mode" = sealed ]; then sealer on; else sealer off; fi
+    BENCH_KIND=admin_write BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" BENCH_TENANT="$SLUG" run "admin_write_${mode}_$round" 16 -s "$lua" "$URL"
+  done
+  ratio "admin_write_sealed_vs_unsealed_ratio_$round" "admin_write_sealed_$round" "admin_write_unsealed_$round"
+done
+python3 - "$OUT" <<'PY'
+import statistics, sys
+ratios = [float(open(f"{sys.argv[1]}/admin_write_sealed_{n}.txt.rps").read()) / float(open(f"{sys.argv[1]}/admin_write_unsealed_{n}.txt.rps").read()) for n in (1, 2, 3)]
+print(f"bench admin_write_sealed_vs_unsealed_ratio {statistics.median(ratios):.3f} (median of {', '.join(f'{r:.3f}' for r in ratios)})")
+PY
+sealer on
+
 # Finance reports over the 10,000,000 events (the day rollup; statements from the events).
 log "finance: reports and exports over 10,000,000 events"
 MONTH_START=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m-01)
@@ -257,8 +290,8 @@ export_figures finance_export tenant,day,model,model_version,cost_center
 export_figures finance_export_rollup_grain tenant,day,principal,model,model_version,prompt_version,cost_center
 
 # The audit chain: 200,000 security events appended straight into one tenant's log (as the
-# security-event writer appends them, with the sealing queue's trigger), sealed by the running
-# server's sealer, then verified by `jarvis audit verify`.
+# security-event writer appends them, with the sealing queue's trigger), sealed by the sealing
+# instance, then verified by `jarvis audit verify`.
 log "audit: append, seal and verify 200,000 events"
 AUDIT_TENANT=seed-t00002
 AUDIT_ID=$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT id FROM tenants WHERE slug = '$AUDIT_TENANT'")

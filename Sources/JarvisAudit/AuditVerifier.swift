@@ -51,82 +51,107 @@ public struct AuditVerifier: Sendable {
 
     static let zeroHash = [UInt8](repeating: 0, count: 32)
 
-    public func verify(tenantID: UUID, page: Int = 5_000) async throws -> Report {
+    public func verify(tenantID: UUID) async throws -> Report {
         let keys = Dictionary(try await AuditKeys.published(database).map { ($0.kid, $0.publicKey) }, uniquingKeysWith: { first, _ in first })
-        let detached = Set(try await database.query("SELECT month::timestamptz AS month FROM audit_months WHERE detached").all.map { try $0.date("month") })
-        var archived: Int64 = 0
-        var expectedSeq: Int64 = 1
-        var previous = Self.zeroHash
-        var checked: Int64 = 0
-        var found: Break?
-        // Links in hand; each is judged with the one after it in view (for `reordered`).
-        var links: [Link] = []
-        var index = 0
-        var fetchFrom: Int64 = 1
-        var exhausted = false
-        // Checkpoints of the links in hand, in order, and the last that held.
-        var checkpoints: [Checkpoint] = []
-        var signature: [UInt8] = []
-        var signed: Int64 = 0
-        var lastSigned: Int64 = 0
-        while found == nil {
-            if links.count - index < 2 && !exhausted {
-                links = Array(links[index...])
-                index = 0
-                let more = try await fetchLinks(tenantID, from: fetchFrom, limit: page)
-                if let last = more.last {
-                    checkpoints += try await fetchCheckpoints(tenantID, from: fetchFrom, through: last.seq)
-                    fetchFrom = last.seq + 1
+        let detached = Set(try await database.query("SELECT to_char(month, 'YYYY-MM') AS month FROM audit_months WHERE detached").all.map {
+            Array(try $0.string("month").utf8)
+        })
+        let walk = Walk(tenantID: tenantID, keys: keys, detached: detached, checkpoints: try await fetchCheckpoints(tenantID, from: 1, through: Int64.max))
+        // The links stream out of PostgreSQL as raw columns; each event's canonical bytes are built
+        // and hashed here (`AuditCanonical`), so the database only reads rows.
+        do {
+            try await database.withTenant(tenantID) { tx in
+                try await tx.query("SELECT set_config('statement_timeout', '3600s', true)")
+                try await tx.copyOut(Self.linksSQL, timeout: .seconds(3_600), chunkBytes: 1 << 20) { chunk in
+                    for row in CopyText.rows(chunk) {
+                        walk.feed(Link(row))
+                        if walk.found != nil { throw Walk.Stop() }
+                    }
                 }
-                exhausted = more.count < page
-                links += more
             }
-            guard index < links.count else { break }
-            let link = links[index]
-            if link.canonical == nil, detached.contains(link.month), link.seq == expectedSeq, link.prevHash == previous {
-                archived += 1
-            } else {
-                found = Self.judge(link, next: index + 1 < links.count ? links[index + 1] : nil, expectedSeq: expectedSeq, previous: previous)
-            }
-            guard found == nil else { break }
-            while let checkpoint = checkpoints.first, checkpoint.seq <= link.seq {
-                checkpoints.removeFirst()
-                found = Self.judge(checkpoint, tenantID: tenantID, at: link, previousSignature: signature, keys: keys)
-                guard found == nil else { break }
-                signature = checkpoint.signature
-                signed += 1
-                lastSigned = checkpoint.seq
-            }
-            guard found == nil else { break }
-            previous = link.hash
-            expectedSeq += 1
-            checked += 1
-            index += 1
-        }
+        } catch is Walk.Stop {}
+        walk.finish()
         // A checkpoint beyond the last link: the chain's tail was cut off.
-        if found == nil, try await !fetchCheckpoints(tenantID, from: expectedSeq, through: Int64.max).isEmpty {
-            found = Break(seq: expectedSeq, eventID: nil, kind: .missing)
+        if walk.found == nil, try await !fetchCheckpoints(tenantID, from: walk.expectedSeq, through: Int64.max).isEmpty {
+            walk.found = Break(seq: walk.expectedSeq, eventID: nil, kind: .missing)
         }
         let unsealed = try await database.withTenant(tenantID) { tx in
             try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
         }
         return Report(
-            tenantID: tenantID, checked: checked, headSeq: expectedSeq - 1, headHash: Hex.encode(previous), archived: archived, unsealed: Int64(unsealed),
-            checkpoints: signed, lastCheckpointSeq: lastSigned, firstBreak: found)
+            tenantID: tenantID, checked: walk.checked, headSeq: walk.expectedSeq - 1, headHash: Hex.encode(walk.previous), archived: walk.archived,
+            unsealed: Int64(unsealed), checkpoints: walk.signed, lastCheckpointSeq: walk.lastSigned, firstBreak: walk.found)
     }
 
-    private func fetchLinks(_ tenantID: UUID, from seq: Int64, limit: Int) async throws -> [Link] {
-        try await database.withTenant(tenantID) { tx in
-            try await tx.query(
-                """
-                SELECT c.seq, c.event_id, c.prev_hash, c.hash, date_trunc('month', c.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month,
-                       CASE WHEN e.id IS NULL THEN NULL ELSE jarvis_audit_canonical(e) END AS canonical
-                FROM audit_chain c
-                LEFT JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
-                WHERE c.tenant_id = $1 AND c.seq >= $2
-                ORDER BY c.seq LIMIT $3
-                """, [tenantID, seq, limit]
-            ).all.map(Link.init)
+    /// The tenant's links in order, each with its event's columns (NULL when the event is gone).
+    static let linksSQL = """
+        COPY (
+            SELECT c.seq, c.event_id, c.prev_hash, c.hash, c.occurred_at, e.id IS NOT NULL,
+                   \(AuditCanonical.columns.map { "e." + $0 }.joined(separator: ", "))
+            FROM audit_chain c
+            LEFT JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
+            WHERE c.tenant_id = current_setting('app.tenant_id')::uuid
+            ORDER BY c.seq
+        ) TO STDOUT
+        """
+
+    /// The walk along one tenant's chain: each link is judged with the next in view (for
+    /// `reordered`), and the checkpoints at it after it.
+    final class Walk {
+        struct Stop: Error {}
+
+        let tenantID: UUID
+        let keys: [String: [UInt8]]
+        let detached: Set<[UInt8]>
+        var checkpoints: [Checkpoint]
+        var checkpointIndex = 0
+        var expectedSeq: Int64 = 1
+        var previous = AuditVerifier.zeroHash
+        var checked: Int64 = 0
+        var archived: Int64 = 0
+        var signature: [UInt8] = []
+        var signed: Int64 = 0
+        var lastSigned: Int64 = 0
+        var found: Break?
+        var pending: Link?
+
+        init(tenantID: UUID, keys: [String: [UInt8]], detached: Set<[UInt8]>, checkpoints: [Checkpoint]) {
+            self.tenantID = tenantID
+            self.keys = keys
+            self.detached = detached
+            self.checkpoints = checkpoints
+        }
+
+        func feed(_ link: Link) {
+            if let pending { step(pending, next: link) }
+            pending = link
+        }
+
+        func finish() {
+            if let pending, found == nil { step(pending, next: nil) }
+            pending = nil
+        }
+
+        private func step(_ link: Link, next: Link?) {
+            guard found == nil else { return }
+            if link.canonical == nil, !link.present, detached.contains(link.month), link.seq == expectedSeq, link.prevHash == previous {
+                archived += 1
+            } else {
+                found = AuditVerifier.judge(link, next: next, expectedSeq: expectedSeq, previous: previous)
+            }
+            guard found == nil else { return }
+            while checkpointIndex < checkpoints.count, checkpoints[checkpointIndex].seq <= link.seq {
+                let checkpoint = checkpoints[checkpointIndex]
+                checkpointIndex += 1
+                found = AuditVerifier.judge(checkpoint, tenantID: tenantID, at: link, previousSignature: signature, keys: keys)
+                guard found == nil else { return }
+                signature = checkpoint.signature
+                signed += 1
+                lastSigned = checkpoint.seq
+            }
+            previous = link.hash
+            expectedSeq += 1
+            checked += 1
         }
     }
 
@@ -173,17 +198,22 @@ public struct AuditVerifier: Sendable {
         let eventID: UUID
         let prevHash: [UInt8]
         let hash: [UInt8]
-        let canonical: String?
-        /// The first day of the event's month (UTC).
-        let month: Date
+        /// The event's canonical bytes; nil when the event is gone (or its row cannot be read).
+        let canonical: [UInt8]?
+        let present: Bool
+        /// `YYYY-MM` of the event's month (UTC).
+        let month: [UInt8]
 
-        init(_ row: Row) throws {
-            seq = Int64(try row.int("seq"))
-            eventID = try row.uuid("event_id")
-            month = try row.date("month")
-            prevHash = try row.bytes("prev_hash")
-            hash = try row.bytes("hash")
-            canonical = try row.optionalString("canonical")
+        /// From one row of `linksSQL`.
+        init(_ row: [[UInt8]?]) {
+            let field = { (index: Int) -> [UInt8]? in index < row.count ? row[index] : nil }
+            seq = field(0).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+            eventID = field(1).flatMap { UUID(uuidString: String(decoding: $0, as: UTF8.self)) } ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+            prevHash = CopyText.bytea(field(2)) ?? []
+            hash = CopyText.bytea(field(3)) ?? []
+            month = Array((field(4) ?? []).prefix(7))
+            present = field(5) == Array("t".utf8)
+            canonical = present && row.count == 6 + AuditCanonical.columns.count ? AuditCanonical.bytes(row[6...]) : nil
         }
     }
 
@@ -192,9 +222,9 @@ public struct AuditVerifier: Sendable {
         guard link.seq == expectedSeq else { return Break(seq: expectedSeq, eventID: nil, kind: .missing) }
         guard link.prevHash == previous else { return Break(seq: link.seq, eventID: link.eventID, kind: .reordered) }
         guard let canonical = link.canonical else { return Break(seq: link.seq, eventID: link.eventID, kind: .missing) }
-        if SHA256.hash(previous + Array(canonical.utf8)) == link.hash { return nil }
+        if SHA256.hash(previous + canonical) == link.hash { return nil }
         // The next link's event, sealed here, would hash right: two events swapped places.
-        if let other = next?.canonical, SHA256.hash(previous + Array(other.utf8)) == link.hash {
+        if let other = next?.canonical, SHA256.hash(previous + other) == link.hash {
             return Break(seq: link.seq, eventID: link.eventID, kind: .reordered)
         }
         return Break(seq: link.seq, eventID: link.eventID, kind: .changed)

@@ -42,6 +42,9 @@ public struct ServerConfiguration: Sendable {
     /// Off: usage is stored unpriced (listed, and rated later by a re-rating) instead of rated as it
     /// is stored (`JARVIS_USAGE_RATING_OFF=1`; the benchmark measures what rating costs with it).
     public var usageRatingOff = false
+    /// No audit sealer on this instance (`JARVIS_AUDIT_SEALER_OFF=1`): another instance seals, or the
+    /// benchmark measures what sealing costs the admin API's writers.
+    public var auditSealerOff = false
 
     public init(
         appDatabase: DatabaseConfiguration, platformDatabase: DatabaseConfiguration, apiKeyPepper: [UInt8], masterKey: [UInt8]
@@ -105,6 +108,7 @@ public struct ServerConfiguration: Sendable {
         configuration.connections.shutdownGrace = try settings.seconds("JARVIS_SHUTDOWN_GRACE_SECONDS", 20, 0...3600)
         configuration.benchBaseline = try settings.flag("JARVIS_BENCH_BASELINE")
         configuration.usageRatingOff = try settings.flag("JARVIS_USAGE_RATING_OFF")
+        configuration.auditSealerOff = try settings.flag("JARVIS_AUDIT_SEALER_OFF")
         return configuration
     }
 

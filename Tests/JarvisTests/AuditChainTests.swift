@@ -46,6 +46,30 @@ import Testing
         return (found["seq"] as? Int ?? -1, found["kind"] as? String ?? "")
     }
 
+    /// The verifier builds each event's canonical bytes itself from the raw columns; the sealer had
+    /// PostgreSQL render them. Text that needs escaping, other scripts, a time on the whole second and
+    /// one with trailing zeros must come out byte for byte the same, or the chain would not verify.
+    @Test func theVerifiersCanonicalBytesAreThoseTheSealerHashed() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "canon")
+            let id = try #require(UUID(uuidString: t.tenantID))
+            let awkward = "quote \" back \\ tab \t newline \n cr \r bell \u{07} del \u{7F} é 日本 😀 </script>"
+            for (n, at) in ["2026-11-30T01:02:03Z", "2026-11-30T01:02:03.100000Z", "2026-11-30T01:02:03.000001Z"].enumerated() {
+                try await Fixture.platform.query(
+                    """
+                    INSERT INTO audit_events (tenant_id, id, occurred_at, actor_id, actor_kind, action, target_type, target_id, request_id,
+                                              outcome, details)
+                    VALUES ($1, $2, $3::timestamptz, NULL, 'system', 'test.canonical', 'thing', $4, $5, 'failure', $6::jsonb)
+                    """,
+                    [id, UUIDv7.make(), at, awkward, n == 0 ? nil : "req\n\(n)",
+                     JSONText(#"{"text": "\#(n) \\u0001 \"q\" \\\\ é", "nested": {"b": [1, 2.50, null, true], "a": "x"}, "n": 1e3}"#)])
+            }
+            _ = try await Fixture.jarvis().auditSealer.seal(id)
+            let report = try await api.get("/v1/tenants/\(t.slug)/audit/verify", key: t.adminKey)
+            #expect(report.json["intact"] as? Bool == true && (report.json["checked"] as? Int ?? 0) >= 4, "\(report.text)")
+        }
+    }
+
     @Test func committedEventsAreSealedAndVerify() async throws {
         try await Fixture.withAPI { api in
             let (slug, _, links) = try await Self.sealedTenant(api, prefix: "chain")

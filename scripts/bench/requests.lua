@@ -1,7 +1,7 @@
 -- wrk script: cycles through requests built once at start, so wrk spends as little per request
 -- on every figure (the baseline uses it too). Environment:
 --   BENCH_KIND   baseline | baseline_post | check | check_quota | check_batch | authz | resolve_prompt | resolve_flags
---                | usage | usage_batch
+--                | usage | usage_batch | admin_write
 --   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
 --   BENCH_ADMIN  the bearer credential that calls /v1/check (or /v1/resolve)
 --   BENCH_RATE   optional: aim at this many requests/s over all connections (open-ish loop)
@@ -70,6 +70,17 @@ end
 
 -- Usage ingestion: every request carries fresh idempotency keys (a repeated key is not stored
 -- again, which would measure the duplicate path instead).
+if kind == "admin_write" then
+  -- An audited admin mutation: a new service account (one principal row, one audit event) each.
+  local thread_tag = string.format("%x%x", os.time(), math.random(1, 2^30))
+  local serial = 0
+  local path = "/v1/tenants/" .. os.getenv("BENCH_TENANT") .. "/service-accounts"
+  request = function()
+    serial = serial + 1
+    return wrk.format("POST", path, json, '{"name":"w-' .. thread_tag .. "-" .. serial .. '"}')
+  end
+end
+
 if kind == "usage" or kind == "usage_batch" then
   local thread_tag = string.format("%x%x", os.time(), math.random(1, 2^30))
   local serial = 0

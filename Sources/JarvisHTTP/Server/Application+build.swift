@@ -226,7 +226,8 @@ public struct JarvisApplication: Sendable {
         [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
-            rollouts.service, budgetAlerts.service, auditSealer.service,
+            rollouts.service, budgetAlerts.service,
+        ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),
         ]
     }

@@ -1,0 +1,147 @@
+/// The canonical bytes of an audit event (`jarvis_audit_canonical`, migration 0019) built from its
+/// columns as `COPY … TO STDOUT` writes them, so verification streams raw rows and hashes them here
+/// instead of asking PostgreSQL to render each event. Byte for byte what PostgreSQL's `jsonb` text
+/// form gives: elements joined by `", "`, strings escaped as `escape_json` does (`\"`, `\\`, `\b`,
+/// `\f`, `\n`, `\r`, `\t`, other control characters as `\u00xx`), `details` as its own `jsonb` text.
+enum AuditCanonical {
+    /// - Parameters: `fields` are the event's columns in the order of `columns`, nil for NULL.
+    static func bytes(_ fields: ArraySlice<[UInt8]?>) -> [UInt8]? {
+        guard fields.count == columns.count, let occurredAt = fields[fields.startIndex + 2], let details = fields[fields.startIndex + 11] else {
+            return nil
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(details.count + 320)
+        out += #"["jarvis-audit-v1""#.utf8
+        for (offset, field) in fields.enumerated() {
+            out += ", ".utf8
+            switch offset {
+            case 2:
+                guard appendTime(occurredAt, to: &out) else { return nil }
+            case 11:
+                out += details
+            default:
+                if let field { appendString(field, to: &out) } else { out += "null".utf8 }
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// The event columns the canonical form covers, in its order.
+    static let columns = [
+        "tenant_id", "id", "occurred_at", "actor_id", "actor_kind", "action", "target_type", "target_id", "request_id", "client_ip",
+        "outcome", "details",
+    ]
+
+    static func appendString(_ text: [UInt8], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case 0x08: out += #"\b"#.utf8
+            case 0x0C: out += #"\f"#.utf8
+            case 0x0A: out += #"\n"#.utf8
+            case 0x0D: out += #"\r"#.utf8
+            case 0x09: out += #"\t"#.utf8
+            case 0..<0x20:
+                out += #"\u00"#.utf8
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0x0F))
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 48 + value : 87 + value }
+
+    /// `2026-11-30 04:54:47.1234+00` (a UTC session's `timestamptz`) as `"2026-11-30T04:54:47.123400Z"`.
+    static func appendTime(_ text: [UInt8], to out: inout [UInt8]) -> Bool {
+        guard text.count >= 22, text[10] == UInt8(ascii: " "), text.last == UInt8(ascii: "0"),
+            text[text.count - 3] == UInt8(ascii: "+")
+        else { return false }
+        out.append(UInt8(ascii: "\""))
+        out += text[0..<10]
+        out.append(UInt8(ascii: "T"))
+        out += text[11..<19]
+        out.append(UInt8(ascii: "."))
+        var digits = 0
+        if text[19] == UInt8(ascii: ".") {
+            for byte in text[20..<(text.count - 3)] {
+                out.append(byte)
+                digits += 1
+            }
+        }
+        for _ in digits..<6 { out.append(UInt8(ascii: "0")) }
+        out += "Z\"".utf8
+        return true
+    }
+}
+
+/// Rows of `COPY … TO STDOUT` in its text format: fields split by tab, `\N` for NULL, and the
+/// escapes COPY writes (`\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\v`) undone.
+enum CopyText {
+    static func rows(_ chunk: [UInt8]) -> [[[UInt8]?]] {
+        var rows: [[[UInt8]?]] = []
+        var fields: [[UInt8]?] = []
+        var field: [UInt8] = []
+        var escaped = false
+        var null = false
+        var index = 0
+        while index < chunk.count {
+            let byte = chunk[index]
+            index += 1
+            if escaped {
+                escaped = false
+                switch byte {
+                case UInt8(ascii: "N"): null = true
+                case UInt8(ascii: "b"): field.append(0x08)
+                case UInt8(ascii: "f"): field.append(0x0C)
+                case UInt8(ascii: "n"): field.append(0x0A)
+                case UInt8(ascii: "r"): field.append(0x0D)
+                case UInt8(ascii: "t"): field.append(0x09)
+                case UInt8(ascii: "v"): field.append(0x0B)
+                default: field.append(byte)
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\\"): escaped = true
+            case 0x09, 0x0A:
+                fields.append(null ? nil : field)
+                field.removeAll(keepingCapacity: true)
+                null = false
+                if byte == 0x0A {
+                    rows.append(fields)
+                    fields.removeAll(keepingCapacity: true)
+                }
+            default: field.append(byte)
+            }
+        }
+        return rows
+    }
+
+    /// A `bytea` field (`\x0a1b…` once unescaped) as its bytes.
+    static func bytea(_ field: [UInt8]?) -> [UInt8]? {
+        guard let field, field.count >= 2, field[0] == UInt8(ascii: "\\"), field[1] == UInt8(ascii: "x"), field.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity((field.count - 2) / 2)
+        var index = 2
+        while index < field.count {
+            guard let high = nibble(field[index]), let low = nibble(field[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    static func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: return byte - 48
+        case 97...102: return byte - 87
+        case 65...70: return byte - 55
+        default: return nil
+        }
+    }
+}
