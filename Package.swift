@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "JarvisStore", "JarvisAudit", "JarvisCrypto", "JarvisAccess", "JarvisTenancy", "JarvisIdentity", "JarvisCache",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

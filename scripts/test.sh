@@ -2,7 +2,9 @@
 # `make test`: set everything up, then run every test against the real PostgreSQL:
 #   1. swift test (store, migrations, RLS, the API through the production router),
 #   2. HTTP-level checks against one started server (pytest, the README quick start),
-#   3. schemathesis: the running server against openapi/openapi.yaml.
+#   3. schemathesis: the running server against openapi/openapi.yaml,
+#   4. the deployment artefacts, each by its own checker (scripts/check-deploy.sh), and a backup
+#      restored to a point in time (integration/backup-restore.sh).
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" jarvis_test
@@ -78,5 +80,9 @@ export JARVIS_SCHEMATHESIS_PERIOD=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y
 # access) is still zero after pytest and schemathesis.
 sleep 6  # the access tally writes finished minutes every 5 s
 python3 integration/audit_drops.py "$JARVIS_URL/metrics"
+
+"$ROOT/scripts/check-deploy.sh"
+log "backup and point-in-time restore"
+"$ROOT/integration/backup-restore.sh"
 
 log "all tests passed"

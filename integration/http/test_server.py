@@ -64,9 +64,14 @@ def test_logs_are_json_lines_without_secrets(base_url, admin, slug):
 
 def test_readiness_and_metrics(base_url):
     assert requests.get(f"{base_url}/readyz").json()["status"] == "ready"
+    assert requests.get(f"{base_url}/health").json()["status"] == "ok"
     metrics = requests.get(f"{base_url}/metrics").text
     assert "http_server_request_duration" in metrics
     assert 'jarvis_db_pool_connections_open{pool="app"}' in metrics
+    # What the alert rules in deploy/prometheus/alerts.yml read.
+    for name in ("hb_requests", "http_server_request_duration", "jarvis_cache_hits_total", "jarvis_db_pool_waiters",
+                 "jarvis_usage_pending_events", "jarvis_audit_events_dropped_total", "jarvis_webhook_deliveries_total"):
+        assert name in metrics, name
 
 
 def test_a_second_server_on_a_taken_port_exits_at_once_with_the_reason(base_url):

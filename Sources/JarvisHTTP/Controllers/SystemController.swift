@@ -11,6 +11,8 @@ struct SystemController {
 
     func addRoutes(to router: RecordingRouter) {
         router.get("healthz", use: health)
+        // What load balancers and the deployment guides of many platforms probe by default.
+        router.get("health", use: health)
         router.get("readyz", use: ready)
         router.get("metrics", use: scrape)
         router.get("openapi.yaml", use: contract)

@@ -2,6 +2,7 @@ public import JarvisStore
 public import Logging
 public import ServiceLifecycle
 internal import Foundation
+internal import Metrics
 internal import Synchronization
 
 /// Durable usage ingestion with group commit: events from concurrent requests queue here and are
@@ -22,6 +23,8 @@ public final class UsageWriter: Service, Sendable {
         /// Lanes waiting for work.
         var idle: [CheckedContinuation<Void, Never>] = []
         var stopped = false
+        /// Events submitted and not yet answered (queued or being written).
+        var waiting = 0
     }
 
     let platform: Database
@@ -33,6 +36,8 @@ public final class UsageWriter: Service, Sendable {
     let lanes: Int
     // Locking rule: the queue and the idle lanes change together.
     private let queue = Mutex(Queue())
+    /// `jarvis_usage_pending_events`: what waits to be written (an alert watches it grow).
+    private let backlog = Gauge(label: "jarvis_usage_pending_events")
 
     /// Events are rated as they are stored (off: stored unpriced, for a later re-rating).
     let rating: Bool
@@ -50,13 +55,15 @@ public final class UsageWriter: Service, Sendable {
     public func submit(_ events: [UsageEvent]) async throws -> [UsageOutcome] {
         guard !events.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { (waiter: Waiter) in
-            let (queued, wake) = queue.withLock { q -> (Bool, CheckedContinuation<Void, Never>?) in
-                guard !q.stopped else { return (false, nil) }
+            let (queued, wake, waiting) = queue.withLock { q -> (Bool, CheckedContinuation<Void, Never>?, Int) in
+                guard !q.stopped else { return (false, nil, q.waiting) }
                 q.pending.append(Pending(events: events, waiter: waiter))
-                return (true, q.idle.isEmpty ? nil : q.idle.removeFirst())
+                q.waiting += events.count
+                return (true, q.idle.isEmpty ? nil : q.idle.removeFirst(), q.waiting)
             }
             // After shutdown began nothing new is taken; what was queued is still written.
             guard queued else { return waiter.resume(throwing: StoreError.poolClosed) }
+            backlog.record(waiting)
             wake?.resume()
         }
     }
@@ -69,7 +76,10 @@ public final class UsageWriter: Service, Sendable {
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<lanes {
                         group.addTask {
-                            while let batch = await self.nextBatch() { await self.write(batch) }
+                            while let batch = await self.nextBatch() {
+                                await self.write(batch)
+                                self.answered(batch)
+                            }
                         }
                     }
                 }
@@ -79,6 +89,14 @@ public final class UsageWriter: Service, Sendable {
         } onCancel: {
             self.stop()
         }
+    }
+
+    private func answered(_ batch: [Pending]) {
+        let count = batch.reduce(0) { $0 + $1.events.count }
+        backlog.record(queue.withLock { q in
+            q.waiting -= count
+            return q.waiting
+        })
     }
 
     /// Lets every lane finish once the queue is drained.

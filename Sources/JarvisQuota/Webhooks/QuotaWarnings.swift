@@ -3,6 +3,7 @@ public import JarvisStore
 public import Logging
 internal import JarvisAudit
 internal import JarvisCrypto
+internal import Metrics
 internal import Synchronization
 internal import AsyncHTTPClient
 internal import NIOCore
@@ -38,6 +39,9 @@ public final class QuotaWarnings: Sendable {
     public let targets: WebhookTargetPolicy
     let logger: Logger
     static let maxAttempts = 9
+    /// Delivery attempts by outcome: `jarvis_webhook_deliveries_total{outcome="delivered|failed"}`.
+    private let deliveredCount = Counter(label: "jarvis_webhook_deliveries_total", dimensions: [("outcome", "delivered")])
+    private let failedCount = Counter(label: "jarvis_webhook_deliveries_total", dimensions: [("outcome", "failed")])
     // Locking rule: the queue and the set of warnings already queued change together.
     private let state = Mutex<(queue: [Warning], seen: Set<Seen>)>(([], []))
     // Locking rule: counts deliveries in flight; changed only by `deliverDue` and the tasks it starts.
@@ -189,6 +193,7 @@ public final class QuotaWarnings: Sendable {
         }
         let delivered = status.map { (200..<300).contains($0) } ?? false
         if !delivered, failure == nil, status != nil { failure = DeliveryFailure.httpStatus.rawValue }
+        (delivered ? deliveredCount : failedCount).increment()
         let backoff = 1 << min(attempts - 1, 8)
         _ = try? await platform.query(
             """
