@@ -53,6 +53,35 @@ public struct UsageExport: Sendable {
         }
 
         var width: Int { self == .tenant ? 2 : 1 }
+
+        /// The grouping key inside the aggregation (rollup columns only, so PostgreSQL estimates the
+        /// groups from the rollup's statistics and hashes them).
+        var key: String {
+            switch self {
+            case .tenant: return "d.tenant_id"
+            case .day: return "d.day"
+            case .month: return "date_trunc('month', d.day)::date AS month"
+            case .model: return "d.model"
+            case .modelVersion: return "d.model_version"
+            case .promptVersion: return "d.prompt_version"
+            case .principal: return "d.principal_id"
+            case .costCenter: return "d.cost_center"
+            }
+        }
+
+        /// The same columns as `columns`, from the aggregated rows `g` (and the tenant `t`).
+        var presented: String {
+            switch self {
+            case .tenant: return "t.slug AS tenant, g.tenant_id AS tenant_id"
+            case .day: return "to_char(g.day, 'YYYY-MM-DD') AS day"
+            case .month: return "to_char(g.month, 'YYYY-MM') AS month"
+            case .model: return "g.model AS model"
+            case .modelVersion: return "NULLIF(g.model_version, '') AS model_version"
+            case .promptVersion: return "NULLIF(g.prompt_version, '') AS prompt_version"
+            case .principal: return "NULLIF(g.principal_id, '00000000-0000-0000-0000-000000000000') AS principal_id"
+            case .costCenter: return "NULLIF(g.cost_center, '') AS cost_center"
+            }
+        }
     }
 
     /// What to export: days `from` to `to` inclusive (`YYYY-MM-DD`), grouped by `groupBy` (in that order).
@@ -165,11 +194,9 @@ public struct UsageExport: Sendable {
     /// parameters, and the planner must see the range to scan a month in parallel and hash its groups.
     static func sql(_ query: Query, tenantID: UUID?) -> String {
         let needsTenants = query.format == .focus || query.groupBy.contains(.tenant)
-        var filter = """
-            FROM usage_daily d\(needsTenants ? " JOIN tenants t ON t.id = d.tenant_id" : "")
-            WHERE d.day BETWEEN \(SQLLiteral.date(query.fromDay)) AND \(SQLLiteral.date(query.toDay))
-            """
-        if let tenantID { filter += " AND d.tenant_id = \(SQLLiteral.uuid(tenantID))" }
+        var range = "d.day BETWEEN \(SQLLiteral.date(query.fromDay)) AND \(SQLLiteral.date(query.toDay))"
+        if let tenantID { range += " AND d.tenant_id = \(SQLLiteral.uuid(tenantID))" }
+        let filter = "FROM usage_daily d\(needsTenants ? " JOIN tenants t ON t.id = d.tenant_id" : "") WHERE \(range)"
         let currency = "(SELECT current_setting('jarvis.export_currency'))"
         switch query.format {
         case .csv, .jsonl:
@@ -181,12 +208,30 @@ public struct UsageExport: Sendable {
                 select = """
                     SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(rowMeasures(currency)) \(filter)
                     """
-            } else {
+            } else if query.groupBy.contains(.day) || query.groupBy.contains(.principal) {
+                // Groups nearly as many as the rows: one sort that both groups and orders them.
                 let width = query.groupBy.reduce(0) { $0 + $1.width }
                 let positions = (1...width).map(String.init).joined(separator: ", ")
                 select = """
                     SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(measures(currency)) \(filter)
                     GROUP BY \(positions) ORDER BY \(positions)
+                    """
+            } else {
+                // Few groups (by month, tenant, model…): aggregated over the rollup alone, then named
+                // (the tenant's slug joined to one row per group), so the planner sees their number
+                // from the rollup's statistics (migration 0026) and hashes them.
+                let width = query.groupBy.reduce(0) { $0 + $1.width }
+                let positions = (1...width).map(String.init).joined(separator: ", ")
+                let keys = query.groupBy.map(\.key)
+                let grouped = """
+                    SELECT \(keys.joined(separator: ", ")), \(sums)
+                    FROM usage_daily d WHERE \(range)
+                    GROUP BY \((1...keys.count).map(String.init).joined(separator: ", "))
+                    """
+                select = """
+                    SELECT \(query.groupBy.map(\.presented).joined(separator: ", ")), \(groupedMeasures(currency))
+                    FROM (\(grouped)) g\(query.groupBy.contains(.tenant) ? " JOIN tenants t ON t.id = g.tenant_id" : "")
+                    ORDER BY \(positions)
                     """
             }
             if query.format == .csv { return "COPY (\(select)) TO STDOUT WITH (FORMAT csv, HEADER true)" }
@@ -203,6 +248,19 @@ public struct UsageExport: Sendable {
         sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
         sum(d.cost_micros) AS cost_micros, round(sum(d.cost_micros)::numeric / 1000000, 6) AS cost,
         \(currency) AS currency, sum(d.unpriced_events) AS unpriced_requests
+        """
+    }
+
+    /// The sums inside the aggregation, and the columns made of them outside it.
+    static let sums = """
+        sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
+        sum(d.cost_micros) AS cost_micros, sum(d.unpriced_events) AS unpriced_requests
+        """
+
+    static func groupedMeasures(_ currency: String) -> String {
+        """
+        g.requests, g.input_tokens, g.output_tokens, g.cost_micros, round(g.cost_micros::numeric / 1000000, 6) AS cost,
+        \(currency) AS currency, g.unpriced_requests
         """
     }
 
