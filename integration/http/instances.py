@@ -3,9 +3,11 @@ as the main test server, and a TCP proxy that can stand between one of them and 
 freeze or cut the database for that instance alone."""
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -165,3 +167,45 @@ def seeded_tenant(base_url, admin, role="viewer"):
     admin.post(f"{base_url}/v1/tenants/{slug}/role-bindings", json={"principal_id": account["id"], "role": role}).raise_for_status()
     key = admin.post(f"{base_url}/v1/tenants/{slug}/api-keys", json={"principal_id": account["id"], "name": "k"}).json()
     return slug, tenant["id"], account["id"], key["id"], key["key"]
+
+
+class Nginx:
+    """Debian's nginx in the foreground with a configuration of its own: `http_body` is what goes
+    inside `http { }` after the temp paths; `listen` on `port` there."""
+
+    def __init__(self, http_body, port):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        assert os.path.exists(nginx), "nginx is not installed (make test installs it)"
+        self.prefix = tempfile.mkdtemp(prefix="jarvis-nginx-")
+        self.url = f"http://127.0.0.1:{port}"
+        prefix = self.prefix
+        with open(f"{prefix}/nginx.conf", "w") as f:
+            f.write(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+{http_body}
+}}
+""")
+        self.process = subprocess.Popen([nginx, "-p", prefix, "-c", f"{prefix}/nginx.conf"], stderr=subprocess.PIPE)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGQUIT)
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.prefix, ignore_errors=True)

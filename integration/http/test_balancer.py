@@ -5,10 +5,7 @@ the killed instance whose answer had begun, at the moment of the kill), the toke
 within 5 %, a key revoked on one live instance is refused by another within a second, and no
 usage event is lost or doubled."""
 import os
-import shutil
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -18,7 +15,7 @@ import psycopg
 import pytest
 import requests
 
-from instances import Instance, free_port, seeded_tenant
+from instances import Instance, Nginx, free_port, seeded_tenant
 
 RULES = os.path.join(os.path.dirname(__file__), "authz-rules.txt")
 BUDGET_TOKENS = 150_000
@@ -28,27 +25,11 @@ RESERVED_PER_CHECK = 100
 @pytest.fixture
 def balanced():
     instances = [Instance(tag, {"JARVIS_AUTHZ_RULES": RULES}) for tag in ("lb-a", "lb-b", "lb-c")]
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    assert os.path.exists(nginx), "nginx is not installed (make test installs it)"
-    prefix = tempfile.mkdtemp(prefix="jarvis-balancer-")
     port = free_port()
     servers = "\n".join(f"        server 127.0.0.1:{i.port} max_fails=1 fail_timeout=3s;" for i in instances)
     # Retried on another instance when one fails, POSTs included: usage carries idempotency keys
     # and the admin writes an Idempotency-Key header, so a retry never doubles anything.
-    conf = f"""
-daemon off;
-master_process off;
-worker_processes 1;
-error_log {prefix}/error.log warn;
-pid {prefix}/nginx.pid;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
+    balancer = Nginx(f"""
     upstream jarvis {{
 {servers}
         keepalive 32;
@@ -64,25 +45,12 @@ http {{
             proxy_next_upstream error timeout http_502 http_503 non_idempotent;
             proxy_next_upstream_tries 3;
         }}
-    }}
-}}
-"""
-    with open(f"{prefix}/nginx.conf", "w") as f:
-        f.write(conf)
-    process = subprocess.Popen([nginx, "-p", prefix, "-c", f"{prefix}/nginx.conf"], stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{url}/healthz", timeout=0.5)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.05)
+    }}""", port)
+    url = balancer.url
     yield url, instances
-    process.send_signal(signal.SIGQUIT)
-    process.wait(timeout=10)
+    balancer.stop()
     for instance in instances:
         instance.stop()
-    shutil.rmtree(prefix, ignore_errors=True)
 
 
 def test_three_instances_behind_nginx_survive_a_kill_and_a_stop(balanced, admin, base_url):

@@ -1,23 +1,11 @@
 """A real nginx with auth_request in front of a tiny upstream, asking our /v1/authz."""
 import http.server
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import threading
-import time
-import uuid
 
 import pytest
 import requests
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from instances import Nginx, free_port
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
@@ -36,28 +24,11 @@ class Upstream(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def gateway(base_url):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        pytest.fail("nginx is not installed (make test installs it)")
     upstream_port, gateway_port = free_port(), free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", upstream_port), Upstream)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    prefix = tempfile.mkdtemp(prefix="jarvis-nginx-")
     jarvis = base_url.replace("http://", "")
-    conf = f"""
-daemon off;
-master_process off;
-worker_processes 1;
-error_log {prefix}/error.log warn;
-pid {prefix}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
+    gateway = Nginx(f"""
     server {{
         listen 127.0.0.1:{gateway_port};
         location = /_authz {{
@@ -76,24 +47,10 @@ http {{
             proxy_set_header X-Jarvis-Principal $jarvis_principal;
             proxy_pass http://127.0.0.1:{upstream_port};
         }}
-    }}
-}}
-"""
-    with open(f"{prefix}/nginx.conf", "w") as f:
-        f.write(conf)
-    process = subprocess.Popen([nginx, "-p", prefix, "-c", f"{prefix}/nginx.conf"], stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{gateway_port}"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", gateway_port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield url
-    process.send_signal(signal.SIGQUIT)
-    process.wait(timeout=10)
+    }}""", gateway_port)
+    yield gateway.url
+    gateway.stop()
     server.shutdown()
-    shutil.rmtree(prefix, ignore_errors=True)
 
 
 def test_nginx_lets_allowed_requests_through_and_stops_the_rest(base_url, admin, slug, gateway):
