@@ -12,6 +12,8 @@ public struct AuditVerifier: Sendable {
 
     public struct Report: Sendable {
         public let tenantID: UUID
+        /// The first link checked (1: the whole chain; 0: nothing in the range).
+        public let firstSeq: Int64
         /// Links checked, in order.
         public let checked: Int64
         public let headSeq: Int64
@@ -51,18 +53,51 @@ public struct AuditVerifier: Sendable {
 
     static let zeroHash = [UInt8](repeating: 0, count: 32)
 
-    public func verify(tenantID: UUID) async throws -> Report {
+    /// Verifies the tenant's whole chain, or with `from`/`to` only the links of events that
+    /// occurred in `[from, to)`: those are recomputed and their checkpoints checked, and the first
+    /// is held against the stored hash of the link before it (the whole chain proves that one).
+    public func verify(tenantID: UUID, from: Date? = nil, to: Date? = nil) async throws -> Report {
         let keys = Dictionary(try await AuditKeys.published(database).map { ($0.kid, $0.publicKey) }, uniquingKeysWith: { first, _ in first })
         let detached = Set(try await database.query("SELECT to_char(month, 'YYYY-MM') AS month FROM audit_months WHERE detached").all.map {
             Array(try $0.string("month").utf8)
         })
-        let walk = Walk(tenantID: tenantID, keys: keys, detached: detached, checkpoints: try await fetchCheckpoints(tenantID, from: 1, through: Int64.max))
+        var first: Int64 = 1, last = Int64.max
+        var previous = Self.zeroHash, signature: [UInt8] = []
+        let ranged = from != nil || to != nil
+        if ranged {
+            let bounds = try await database.withTenant(tenantID) { tx in
+                try await tx.query(
+                    """
+                    SELECT min(seq) AS first, max(seq) AS last FROM audit_chain
+                    WHERE tenant_id = $1 AND occurred_at >= COALESCE($2::timestamptz, '-infinity') AND occurred_at < COALESCE($3::timestamptz, 'infinity')
+                    """, [tenantID, from, to]).first
+            }
+            guard let low = try bounds?.optionalInt("first"), let high = try bounds?.optionalInt("last") else {
+                return Report(
+                    tenantID: tenantID, firstSeq: 0, checked: 0, headSeq: 0, headHash: Hex.encode(Self.zeroHash), archived: 0, unsealed: 0,
+                    checkpoints: 0, lastCheckpointSeq: 0, firstBreak: nil)
+            }
+            (first, last) = (Int64(low), Int64(high))
+            let anchor = try await database.withTenant(tenantID) { tx in
+                try await tx.query(
+                    """
+                    SELECT (SELECT hash FROM audit_chain WHERE tenant_id = $1 AND seq = $2 - 1) AS hash,
+                           (SELECT signature FROM audit_checkpoints WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1) AS signature
+                    """, [tenantID, first]).first
+            }
+            // A missing predecessor leaves nothing to hold the first link against: it shows as reordered.
+            if first > 1, let row = anchor, try row.optionalString("hash") != nil { previous = try row.bytes("hash") } else if first > 1 { previous = [] }
+            if let row = anchor, try row.optionalString("signature") != nil { signature = try row.bytes("signature") }
+        }
+        let walk = Walk(
+            tenantID: tenantID, keys: keys, detached: detached, checkpoints: try await fetchCheckpoints(tenantID, from: first, through: last),
+            first: first, previous: previous, signature: signature)
         // The links stream out of PostgreSQL as raw columns; each event's canonical bytes are built
         // and hashed here (`AuditCanonical`), so the database only reads rows.
         do {
             try await database.withTenant(tenantID) { tx in
                 try await tx.query("SELECT set_config('statement_timeout', '3600s', true)")
-                try await tx.copyOut(Self.linksSQL, timeout: .seconds(3_600), chunkBytes: 1 << 20) { chunk in
+                try await tx.copyOut(Self.linksSQL(first: first, last: last), timeout: .seconds(3_600), chunkBytes: 1 << 20) { chunk in
                     for row in CopyText.rows(chunk) {
                         walk.feed(Link(row))
                         if walk.found != nil { throw Walk.Stop() }
@@ -72,28 +107,31 @@ public struct AuditVerifier: Sendable {
         } catch is Walk.Stop {}
         walk.finish()
         // A checkpoint beyond the last link: the chain's tail was cut off.
-        if walk.found == nil, try await !fetchCheckpoints(tenantID, from: walk.expectedSeq, through: Int64.max).isEmpty {
+        if !ranged, walk.found == nil, try await !fetchCheckpoints(tenantID, from: walk.expectedSeq, through: Int64.max).isEmpty {
             walk.found = Break(seq: walk.expectedSeq, eventID: nil, kind: .missing)
         }
         let unsealed = try await database.withTenant(tenantID) { tx in
             try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
         }
         return Report(
-            tenantID: tenantID, checked: walk.checked, headSeq: walk.expectedSeq - 1, headHash: Hex.encode(walk.previous), archived: walk.archived,
+            tenantID: tenantID, firstSeq: first, checked: walk.checked, headSeq: walk.expectedSeq - 1, headHash: Hex.encode(walk.previous), archived: walk.archived,
             unsealed: Int64(unsealed), checkpoints: walk.signed, lastCheckpointSeq: walk.lastSigned, firstBreak: walk.found)
     }
 
-    /// The tenant's links in order, each with its event's columns (NULL when the event is gone).
-    static let linksSQL = """
+    /// The tenant's links `first` to `last` in order, each with its event's columns (NULL when the
+    /// event is gone). COPY takes no parameters: the bounds are two integers written in.
+    static func linksSQL(first: Int64, last: Int64) -> String {
+        """
         COPY (
             SELECT c.seq, c.event_id, c.prev_hash, c.hash, c.occurred_at, e.id IS NOT NULL,
                    \(AuditCanonical.columns.map { "e." + $0 }.joined(separator: ", "))
             FROM audit_chain c
             LEFT JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
-            WHERE c.tenant_id = current_setting('app.tenant_id')::uuid
+            WHERE c.tenant_id = current_setting('app.tenant_id')::uuid AND c.seq BETWEEN \(first) AND \(last)
             ORDER BY c.seq
         ) TO STDOUT
         """
+    }
 
     /// The walk along one tenant's chain: each link is judged with the next in view (for
     /// `reordered`), and the checkpoints at it after it.
@@ -115,11 +153,17 @@ public struct AuditVerifier: Sendable {
         var found: Break?
         var pending: Link?
 
-        init(tenantID: UUID, keys: [String: [UInt8]], detached: Set<[UInt8]>, checkpoints: [Checkpoint]) {
+        init(
+            tenantID: UUID, keys: [String: [UInt8]], detached: Set<[UInt8]>, checkpoints: [Checkpoint], first: Int64, previous: [UInt8],
+            signature: [UInt8]
+        ) {
             self.tenantID = tenantID
             self.keys = keys
             self.detached = detached
             self.checkpoints = checkpoints
+            expectedSeq = first
+            self.previous = previous
+            self.signature = signature
         }
 
         func feed(_ link: Link) {

@@ -17,11 +17,19 @@ struct Audit: AsyncParsableCommand {
 
         @Option(help: "One tenant, by slug or id (default: every tenant).") var tenant: String?
         @Option(help: "Also prove every archived, detached month from the files in this directory.") var archiveDir: String?
+        @Option(help: "Only events that occurred at or after this time (RFC 3339).") var from: String?
+        @Option(help: "Only events that occurred before this time (RFC 3339).") var to: String?
 
         func run() async throws {
             let logger = Environment.logger()
             let configuration = try Environment.configuration()
             let reference = tenant
+            let range = try [from, to].map { text in
+                try text.map { text in
+                    guard let date = Timestamp.parse(text) else { throw ExitMessage("audit verify: '\(text)' is not an RFC 3339 time") }
+                    return date
+                }
+            }
             let broken = try await Database.using(name: "platform", configuration: configuration.platformDatabase, logger: logger) { platform in
                 let directory = Tenants(platform: platform)
                 var tenants: [Tenant] = []
@@ -41,7 +49,7 @@ struct Audit: AsyncParsableCommand {
                 let verifier = AuditVerifier(database: platform)
                 var broken = 0
                 for tenant in tenants {
-                    let report = try await verifier.verify(tenantID: tenant.id)
+                    let report = try await verifier.verify(tenantID: tenant.id, from: range[0], to: range[1])
                     if let at = report.firstBreak {
                         broken += 1
                         print("\(tenant.slug)\tBROKEN\tseq \(at.seq)\t\(at.kind.rawValue)\tevent \(at.eventID?.lowercasedString ?? "-")\t(\(report.checked) links hold before it)")

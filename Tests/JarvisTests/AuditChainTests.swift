@@ -110,6 +110,41 @@ import Testing
         }
     }
 
+    /// `from`/`to` verify only the links of events in the range: a change before it is not theirs
+    /// to find, one inside it is found and located.
+    @Test func aTimeRangeIsVerifiedOnItsOwn() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await Self.sealedTenant(api, prefix: "range")
+            let id = t.id
+            try await Task.sleep(for: .milliseconds(20))
+            let from = Timestamp.format(Date())
+            for n in 0..<2 { _ = try await api.post("/v1/tenants/\(t.slug)/service-accounts", ["name": "in-range-\(n)"]) }
+            let to = Timestamp.format(Date().addingTimeInterval(0.001))
+            _ = try await Fixture.jarvis().auditSealer.seal(id)
+            func ranged() async throws -> [String: any Sendable] {
+                try await api.get("/v1/tenants/\(t.slug)/audit/verify?from=\(from)&to=\(to)").json
+            }
+            let clean = try await ranged()
+            // (The admin's read of the verification, just before the range, reaches the chain
+            // asynchronously: sealed before the range's events, or between them — a link in the range.)
+            let first = try #require(clean["first_seq"] as? Int)
+            #expect(clean["intact"] as? Bool == true && (2...3).contains(clean["checked"] as? Int ?? 0) && (t.links + 1...t.links + 2).contains(first), "\(clean)")
+            // Changed before the range: the whole chain breaks there, the range still holds.
+            try await Self.tamper(id, [
+                "UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = $1 AND id = (SELECT event_id FROM audit_chain WHERE tenant_id = $1 AND seq = 2)",
+            ])
+            #expect(try await Self.firstBreak(api, t.slug) == (2, "changed"))
+            #expect(try await ranged()["intact"] as? Bool == true)
+            // Changed inside it: found there.
+            try await Self.tamper(id, [
+                "UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = $1 AND id = (SELECT event_id FROM audit_chain WHERE tenant_id = $1 AND seq = \(first + 1))",
+            ])
+            let broken = try await ranged()
+            #expect(broken["intact"] as? Bool == false && (broken["first_break"] as? [String: any Sendable])?["seq"] as? Int == first + 1, "\(broken)")
+            try await api.get("/v1/tenants/\(t.slug)/audit/verify?from=\(to)&to=\(from)").expectProblem(.badRequest)
+        }
+    }
+
     @Test func tamperingIsFoundAndLocated() async throws {
         try await Fixture.withAPI { api in
             // A changed event.

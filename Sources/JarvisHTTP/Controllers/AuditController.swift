@@ -115,6 +115,7 @@ struct AuditController {
 
         let tenantId: String
         let intact: Bool
+        let firstSeq: Int64
         let checked: Int64
         let headSeq: Int64
         let headHash: String
@@ -127,6 +128,7 @@ struct AuditController {
         init(_ r: AuditVerifier.Report) {
             tenantId = r.tenantID.lowercasedString
             intact = r.intact
+            firstSeq = r.firstSeq
             checked = r.checked
             headSeq = r.headSeq
             headHash = r.headHash
@@ -141,7 +143,10 @@ struct AuditController {
     /// `GET …/audit/verify`: the tenant's chain recomputed, with the first broken link if any.
     @Sendable func verify(_ request: Request, context: JarvisRequestContext) async throws -> Verification {
         let scope = try await services.scope(context, permission: "audit:read")
-        return Verification(try await services.auditVerifier.verify(tenantID: scope.tenantID))
+        let from = try request.query("from").map { try Timestamps.parse($0, "from") }
+        let to = try request.query("to").map { try Timestamps.parse($0, "to") }
+        if let from, let to, from >= to { throw Problem.invalid("from: must be before to") }
+        return Verification(try await services.auditVerifier.verify(tenantID: scope.tenantID, from: from, to: to))
     }
 
     struct Body: ResponseEncodable, Sendable {
