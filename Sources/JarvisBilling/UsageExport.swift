@@ -219,7 +219,7 @@ public struct UsageExport: Sendable {
             } else {
                 // Few groups (by month, tenant, model…): aggregated over the rollup alone, then named
                 // (the tenant's slug joined to one row per group), so the planner sees their number
-                // from the rollup's statistics (migration 0026) and hashes them.
+                // from the rollup's statistics (migration 0025) and hashes them.
                 let width = query.groupBy.reduce(0) { $0 + $1.width }
                 let positions = (1...width).map(String.init).joined(separator: ", ")
                 let keys = query.groupBy.map(\.key)
