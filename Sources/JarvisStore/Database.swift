@@ -33,7 +33,7 @@ public struct Database: Sendable {
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     @discardableResult
     public func withTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        try await transaction(begin: "BEGIN", body)
+        try await transaction(setting: "SELECT set_config('app.tenant_id', '', true)", body)
     }
 
     /// A transaction whose row-level security sees only `tenantID`'s rows: it does
@@ -43,7 +43,7 @@ public struct Database: Sendable {
         // A UUID's text is hex digits and dashes only, so it is safe inside the control statement;
         // sending both in one round trip keeps tenant transactions cheap.
         let id = tenantID.uuidString.lowercased()
-        return try await transaction(begin: "BEGIN; SELECT set_config('app.tenant_id', '\(id)', true)", body)
+        return try await transaction(setting: "SELECT set_config('app.tenant_id', '\(id)', true)", body)
     }
 
     /// One statement in its own implicit transaction.
@@ -68,8 +68,12 @@ public struct Database: Sendable {
         }
     }
 
-    private func transaction<T: Sendable>(begin: String, _ body: (Transaction) async throws -> T) async throws -> T {
-        let connection = try await checkout(startingWith: begin)
+    /// - Parameter setting: the transaction's `set_config`, sent with its `BEGIN` in one round trip.
+    private func transaction<T: Sendable>(setting: String, _ body: (Transaction) async throws -> T) async throws -> T {
+        if let shared = RequestTransaction.current, let taken = shared.take(for: self) {
+            return try await joined(shared, taken, setting: setting, body)
+        }
+        let connection = try await checkout(startingWith: "BEGIN; \(setting)")
         let transaction = Transaction(connection: connection, pool: pool, changes: AuthChanges())
         do {
             let result = try await body(transaction)
@@ -95,7 +99,7 @@ public struct Database: Sendable {
     /// Takes a connection and runs `statement` on it. An idle connection that died while pooled
     /// (a database restart, say) is found here, before any work was done, so it is dropped and the
     /// next one tried: a restart costs callers nothing but the reconnect.
-    private func checkout(startingWith statement: String?) async throws(StoreError) -> Connection {
+    func checkout(startingWith statement: String?) async throws(StoreError) -> Connection {
         var attempts = 0
         while true {
             let connection = try await pool.acquire()

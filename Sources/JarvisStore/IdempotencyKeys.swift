@@ -76,17 +76,33 @@ public struct IdempotencyKeys: Sendable {
         }
     }
 
+    /// Records the answer on its own, for a request whose work did not run in a `RequestTransaction`.
     public func complete(
         tenantID: UUID, principalID: UUID, key: String, status: Int, contentType: String?, location: String?, body: [UInt8]
     ) async throws {
         try await app.withTenant(tenantID) { tx in
-            try await tx.query(
-                """
-                UPDATE idempotency_keys SET status = $4, content_type = $5, location = $6, response_body = $7, completed_at = now()
-                WHERE tenant_id = $1 AND principal_id = $2 AND key = $3
-                """, [tenantID, principalID, key, status, contentType, location, ByteaValue(body)])
+            try await Self.complete(
+                in: tx, tenantID: tenantID, principalID: principalID, key: key, status: status, contentType: contentType,
+                location: location, body: body)
         }
     }
+
+    /// Records the answer in the transaction that holds the request's work, so both commit together.
+    public static func complete(
+        in tx: Transaction, tenantID: UUID, principalID: UUID, key: String, status: Int, contentType: String?, location: String?,
+        body: [UInt8]
+    ) async throws {
+        try await tx.query(
+"SELECT set_config('app.tenant_id', $1::text, true)", [tenantID.uuidString.lowercased()])
+        try await tx.query(
+            """
+            UPDATE idempotency_keys SET status = $4, content_type = $5, location = $6, response_body = $7, completed_at = now()
+            WHERE tenant_id = $1 AND principal_id = $2 AND key = $3
+            """, [tenantID, principalID, key, status, contentType, location, ByteaValue(body)])
+    }
+
+    /// A transaction for the request's work on this store's pool (see `RequestTransaction`).
+    public func requestTransaction() -> RequestTransaction { RequestTransaction(for: app) }
 
     /// Frees the key after a failure the client may retry (5xx, a dropped connection).
     public func release(tenantID: UUID, principalID: UUID, key: String) async throws {

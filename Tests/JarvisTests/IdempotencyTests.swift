@@ -30,6 +30,49 @@ import Testing
         }
     }
 
+    /// The write and its stored answer are one commit: when the answer cannot be stored (here a
+    /// trigger refuses it; in life, an instance killed in between), the write is gone too and the
+    /// key is free, so the retry runs the request once instead of conflicting with its own write.
+    @Test func theWriteAndItsAnswerCommitTogether() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "idem-atomic")
+            let owner = Fixture.database("JARVIS_OWNER_DATABASE_URL")
+            let key = "poison-\(UUID().uuidString)"
+            let trigger = "idem_poison_\(UUIDv7.make().lowercasedString.replacingOccurrences(of: "-", with: "").suffix(12))"
+            try await owner.query(
+                """
+                CREATE FUNCTION \(trigger)() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'answer refused by the test'; END $$
+                """)
+            try await owner.query(
+                """
+                CREATE TRIGGER \(trigger) BEFORE UPDATE ON idempotency_keys FOR EACH ROW
+                WHEN (NEW.key = '\(key)' AND NEW.status IS NOT NULL) EXECUTE FUNCTION \(trigger)()
+                """)
+            let path = "/v1/tenants/\(t.slug)/service-accounts"
+            let body = API.encode(["name": "atomic"])
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            func count(_ sql: String) async throws -> Int {
+                try await Fixture.platform.query(sql, [tenantID]).first?.int("n") ?? -1
+            }
+            let auditCount = "SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action = 'service_account.create'"
+            let audited = try await count(auditCount)
+            let refused = try await api.request(.post, path, key: t.adminKey, body: body, headers: [Self.header: key])
+            try await owner.query("DROP TRIGGER \(trigger) ON idempotency_keys")
+            try await owner.query("DROP FUNCTION \(trigger)()")
+            await owner.pool.shutdown()
+            #expect(refused.status.code >= 500, "\(refused.text)")
+            #expect(try await count("SELECT count(*) AS n FROM principals WHERE tenant_id = $1 AND name = 'atomic'") == 0)
+            #expect(try await count(auditCount) == audited)
+            // The retry runs for real, once.
+            let retried = try await api.request(.post, path, key: t.adminKey, body: body, headers: [Self.header: key])
+            #expect(retried.status == .created, "\(retried.text)")
+            #expect(try await count("SELECT count(*) AS n FROM principals WHERE tenant_id = $1 AND name = 'atomic'") == 1)
+            let replay = try await api.request(.post, path, key: t.adminKey, body: body, headers: [Self.header: key])
+            #expect(replay.status == .created && replay.text == retried.text)
+        }
+    }
+
     @Test func keysBelongToOnePrincipal() async throws {
         try await Fixture.withAPI { api in
             let t = try await api.seedTenant(prefix: "idem2")

@@ -76,12 +76,6 @@ def test_three_instances_behind_nginx_survive_a_kill_and_a_stop(balanced, admin,
                     outcomes["cut_by_the_kill"] += 1
                 else:
                     errors.append(f"{kind}: {error!r}"[:300])
-            elif (kind == "admin" and response.status_code == 409 and killed_at and time.monotonic() - killed_at[0] < 2
-                  and "already exists" in response.text):
-                # Known defect, in flight at the kill: the killed instance committed the account but
-                # not yet the Idempotency-Key's answer, so nginx's retry ran it again and conflicted.
-                outcomes["cut_by_the_kill"] += 1
-                outcomes["retried_write_conflicted"] += 1
             elif response.status_code >= 500 or response.status_code not in expected[kind]:
                 errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
             else:

@@ -43,38 +43,66 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case .proceed:
             var replayable = request
             replayable.body = .init(buffer: body)
+            // The request's writes and its stored answer commit together: a kill between them
+            // cannot leave a write whose retry would run it again.
+            let shared = keys.requestTransaction()
             let response: Response
             do {
-                response = try await next(replayable, context)
+                response = try await RequestTransaction.$current.withValue(shared) { try await next(replayable, context) }
             } catch {
                 // Errors thrown here become problem responses outside; only 5xx-like ones may be retried.
                 let (problem, _) = Problem.from(error)
                 if problem.status.code >= 500 {
-                    try? await keys.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
+                    await forget(shared, caller: caller, key: key)
                 } else {
                     let answer = problem.response(requestID: context.requestID, path: request.uri.path)
-                    try await keep(answer, caller: caller, key: key)
+                    try await keep(answer, in: shared, caller: caller, key: key)
                 }
                 throw error
             }
             guard response.status.code < 500 else {
-                try? await keys.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
+                await forget(shared, caller: caller, key: key)
                 return response
             }
-            return try await keep(response, caller: caller, key: key)
+            return try await keep(response, in: shared, caller: caller, key: key)
         }
     }
 
-    /// Stores the answer and gives back an equivalent response (its body has been read).
+    /// Undoes the request's work and frees the key, so the client can retry for real.
+    private func forget(_ shared: RequestTransaction, caller: Caller, key: String) async {
+        await shared.rollback()
+        try? await keys.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
+    }
+
+    /// Stores the answer with the request's work and gives back an equivalent response (its body
+    /// has been read). If that commit fails, nothing of the request stays and the key is freed.
     @discardableResult
-    private func keep(_ response: Response, caller: Caller, key: String) async throws -> Response {
+    private func keep(_ response: Response, in shared: RequestTransaction, caller: Caller, key: String) async throws -> Response {
         let collector = Collector()
         var response = response
-        try await response.body.write(collector.writer)
+        do {
+            try await response.body.write(collector.writer)
+        } catch {
+            await forget(shared, caller: caller, key: key)
+            throw error
+        }
         let bytes = collector.bytes
-        try await keys.complete(
-            tenantID: caller.tenantID, principalID: caller.principalID, key: key, status: response.status.code,
-            contentType: response.headers[.contentType], location: response.headers[.location], body: bytes)
+        let (status, contentType, location) = (response.status.code, response.headers[.contentType], response.headers[.location])
+        do {
+            let committed = try await shared.commit { tx in
+                try await IdempotencyKeys.complete(
+                    in: tx, tenantID: caller.tenantID, principalID: caller.principalID, key: key, status: status,
+                    contentType: contentType, location: location, body: bytes)
+            }
+            if !committed {
+                try await keys.complete(
+                    tenantID: caller.tenantID, principalID: caller.principalID, key: key, status: status, contentType: contentType,
+                    location: location, body: bytes)
+            }
+        } catch {
+            try? await keys.release(tenantID: caller.tenantID, principalID: caller.principalID, key: key)
+            throw error
+        }
         response.body = .init(byteBuffer: ByteBuffer(bytes: bytes))
         return response
     }
