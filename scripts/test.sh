@@ -4,7 +4,8 @@
 #   2. HTTP-level checks against one started server (pytest, the README quick start),
 #   3. schemathesis: the running server against openapi/openapi.yaml,
 #   4. the deployment artefacts, each by its own checker (scripts/check-deploy.sh), and a backup
-#      restored to a point in time (integration/backup-restore.sh).
+#      restored to a point in time (integration/backup-restore.sh), and the server on PostgreSQL
+#      over TLS with sslmode=verify-full (integration/pg-tls.sh).
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" jarvis_test
@@ -84,5 +85,7 @@ python3 integration/audit_drops.py "$JARVIS_URL/metrics"
 "$ROOT/scripts/check-deploy.sh"
 log "backup and point-in-time restore"
 "$ROOT/integration/backup-restore.sh"
+log "PostgreSQL over TLS (sslmode=verify-full)"
+"$ROOT/integration/pg-tls.sh"
 
 log "all tests passed"

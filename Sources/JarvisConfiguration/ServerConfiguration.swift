@@ -45,6 +45,8 @@ public struct ServerConfiguration: Sendable {
     /// No audit sealer on this instance (`JARVIS_AUDIT_SEALER_OFF=1`): another instance seals, or the
     /// benchmark measures what sealing costs the admin API's writers.
     public var auditSealerOff = false
+    /// TLS 1.3 on the listener; nil serves plain HTTP (behind a balancer that terminates TLS).
+    public var tls: ListenerTLS?
 
     public init(
         appDatabase: DatabaseConfiguration, platformDatabase: DatabaseConfiguration, apiKeyPepper: [UInt8], masterKey: [UInt8]
@@ -109,6 +111,12 @@ public struct ServerConfiguration: Sendable {
         configuration.benchBaseline = try settings.flag("JARVIS_BENCH_BASELINE")
         configuration.usageRatingOff = try settings.flag("JARVIS_USAGE_RATING_OFF")
         configuration.auditSealerOff = try settings.flag("JARVIS_AUDIT_SEALER_OFF")
+        switch (settings.text("JARVIS_TLS_CERT_FILE"), settings.text("JARVIS_TLS_KEY_FILE")) {
+        case (nil, nil): configuration.tls = nil
+        case (let certificate?, let key?): configuration.tls = ListenerTLS(certificateFile: certificate, keyFile: key)
+        case (nil, _): throw .invalid("JARVIS_TLS_CERT_FILE", "is required with JARVIS_TLS_KEY_FILE")
+        case (_, nil): throw .invalid("JARVIS_TLS_KEY_FILE", "is required with JARVIS_TLS_CERT_FILE")
+        }
         return configuration
     }
 

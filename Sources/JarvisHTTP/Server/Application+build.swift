@@ -60,6 +60,8 @@ public struct JarvisApplication: Sendable {
     public let rollouts: RolloutSupervisor
     let domain: AppServices
     let configuration: ServerConfiguration
+    /// The listener's certificate when it serves TLS itself.
+    let certificate: ServerCertificate?
     let logger: Logger
     /// The router with its middleware; tests drive exactly this.
     public let responder: AnyResponder
@@ -69,6 +71,8 @@ public struct JarvisApplication: Sendable {
         self.logger = logger
         // Metrics first: instruments made before the bootstrap would report nowhere.
         let metrics = JarvisMetrics.registry
+        // Unreadable or mismatched certificate files stop the start, before anything listens.
+        certificate = try configuration.tls.map { try ServerCertificate(files: $0) }
         changes = ChangeFeed()
         credentials = CredentialCache(changes: changes)
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, changes: changes)
@@ -229,13 +233,14 @@ public struct JarvisApplication: Sendable {
             rollouts.service, budgetAlerts.service,
         ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),
-        ]
+        ] + (certificate.map { [CertificateReload(certificate: $0, logger: logger)] } ?? [])
     }
 
-    /// The runnable server: HTTP (with Jarvis's connection limits) after the background services.
+    /// The runnable server: HTTP (with Jarvis's connection limits), or HTTPS when the listener has a
+    /// certificate, after the background services.
     public func application() -> some ApplicationProtocol {
         var application = Application(
-            responder: responder, server: .guardedHTTP1(configuration.connections),
+            responder: responder, server: .jarvis(configuration.connections, certificate: certificate),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jarvis"), logger: logger)
         application.addServices(services)
         return application

@@ -3,6 +3,7 @@ internal import Hummingbird
 internal import HummingbirdCore
 internal import Logging
 internal import NIOCore
+internal import HummingbirdTLS
 
 /// Hummingbird's HTTP/1.1 child channel with a `ConnectionClock` around it: a watcher before the
 /// decoder (first bytes of a request) and one after the codec (request and response parts), both
@@ -42,5 +43,17 @@ extension HTTPServerBuilder {
     /// HTTP/1.1 with Jarvis's connection limits (timeouts, header sizes, shutdown grace).
     static func guardedHTTP1(_ limits: ConnectionLimits) -> HTTPServerBuilder {
         .init { responder in GuardedHTTP1Channel(responder: responder, limits: limits) }
+    }
+
+    /// What `jarvis serve` listens with: HTTPS when the listener has a certificate, else HTTP.
+    static func jarvis(_ limits: ConnectionLimits, certificate: ServerCertificate?) -> HTTPServerBuilder {
+        certificate.map { guardedHTTPS(limits, certificate: $0) } ?? guardedHTTP1(limits)
+    }
+
+    /// The same behind TLS 1.3, with the certificate chosen at each handshake (reloadable).
+    static func guardedHTTPS(_ limits: ConnectionLimits, certificate: ServerCertificate) -> HTTPServerBuilder {
+        .init { responder in
+            try TLSChannel(GuardedHTTP1Channel(responder: responder, limits: limits), tlsConfiguration: certificate.serverConfiguration())
+        }
     }
 }
