@@ -47,6 +47,8 @@ public struct ServerConfiguration: Sendable {
     public var auditSealerOff = false
     /// TLS 1.3 on the listener; nil serves plain HTTP (behind a balancer that terminates TLS).
     public var tls: ListenerTLS?
+    /// W3C trace context and span export (OTLP/HTTP).
+    public var tracing = TracingSettings()
 
     public init(
         appDatabase: DatabaseConfiguration, platformDatabase: DatabaseConfiguration, apiKeyPepper: [UInt8], masterKey: [UInt8]
@@ -111,6 +113,7 @@ public struct ServerConfiguration: Sendable {
         configuration.benchBaseline = try settings.flag("JARVIS_BENCH_BASELINE")
         configuration.usageRatingOff = try settings.flag("JARVIS_USAGE_RATING_OFF")
         configuration.auditSealerOff = try settings.flag("JARVIS_AUDIT_SEALER_OFF")
+        configuration.tracing = try TracingSettings.read(settings)
         switch (settings.text("JARVIS_TLS_CERT_FILE"), settings.text("JARVIS_TLS_KEY_FILE")) {
         case (nil, nil): configuration.tls = nil
         case (let certificate?, let key?): configuration.tls = ListenerTLS(certificateFile: certificate, keyFile: key)

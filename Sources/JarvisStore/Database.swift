@@ -1,6 +1,7 @@
 public import struct Foundation.UUID
 public import Logging
 internal import Synchronization
+internal import Tracing
 
 /// The one way code reaches PostgreSQL: a pool plus transactions.
 ///
@@ -70,6 +71,23 @@ public struct Database: Sendable {
 
     /// - Parameter setting: the transaction's `set_config`, sent with its `BEGIN` in one round trip.
     private func transaction<T: Sendable>(setting: String, _ body: (Transaction) async throws -> T) async throws -> T {
+        // Inside a traced request, each transaction is a client span of it; elsewhere (background
+        // work) no span is started, so nothing starts a trace of its own.
+        guard ServiceContext.current?.isEmpty == false else { return try await untraced(setting: setting, body) }
+        return try await withSpan("db.transaction", ofKind: .client) { span in
+            span.attributes["db.system"] = "postgresql"
+            span.attributes["db.pool"] = pool.name
+            do {
+                return try await untraced(setting: setting, body)
+            } catch {
+                span.recordError(error)
+                span.setStatus(SpanStatus(code: .error))
+                throw error
+            }
+        }
+    }
+
+    private func untraced<T: Sendable>(setting: String, _ body: (Transaction) async throws -> T) async throws -> T {
         if let shared = RequestTransaction.current, let taken = shared.take(for: self) {
             return try await joined(shared, taken, setting: setting, body)
         }

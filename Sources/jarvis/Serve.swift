@@ -6,6 +6,7 @@ internal import JarvisConfiguration
 internal import JarvisHTTP
 internal import Logging
 internal import Foundation
+internal import Tracing
 
 /// `jarvis serve`: runs the HTTP server until SIGTERM/SIGINT, then drains and closes the pools.
 struct Serve: AsyncParsableCommand {
@@ -26,6 +27,8 @@ struct Serve: AsyncParsableCommand {
         if let host { settings.host = host }
         if let port { settings.port = port }
         let jarvis = try await buildApplication(settings, logger: logger)
+        // Once per process: W3C trace context in and out, spans to the collector if configured.
+        InstrumentationSystem.bootstrap(jarvis.tracer)
         // SIGTERM: the connections get their grace period (ConnectionLimits.shutdownGrace), the
         // writers flush, the pools close; a service that still hangs past that is cancelled.
         var group = ServiceGroupConfiguration(services: [jarvis.application()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

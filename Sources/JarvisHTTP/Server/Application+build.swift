@@ -62,6 +62,9 @@ public struct JarvisApplication: Sendable {
     let configuration: ServerConfiguration
     /// The listener's certificate when it serves TLS itself.
     let certificate: ServerCertificate?
+    /// The process's tracer (`jarvis serve` bootstraps it) and where its spans go, if anywhere.
+    public let tracer: JarvisTracer
+    let spanExporter: SpanExporter?
     let logger: Logger
     /// The router with its middleware; tests drive exactly this.
     public let responder: AnyResponder
@@ -73,6 +76,8 @@ public struct JarvisApplication: Sendable {
         let metrics = JarvisMetrics.registry
         // Unreadable or mismatched certificate files stop the start, before anything listens.
         certificate = try configuration.tls.map { try ServerCertificate(files: $0) }
+        spanExporter = configuration.tracing.otlpEndpoint.map { SpanExporter(endpoint: $0, serviceName: configuration.tracing.serviceName) }
+        tracer = JarvisTracer(exporter: spanExporter, sampleRatio: configuration.tracing.sampleRatio)
         changes = ChangeFeed()
         credentials = CredentialCache(changes: changes)
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, changes: changes)
@@ -172,8 +177,8 @@ public struct JarvisApplication: Sendable {
         keys.addPublicRoutes(to: router)
         AuditController(services: services).addPublicRoutes(to: router)
         // Credential exchanges: the body is the credential, so no bearer token is required.
-        AuthController(identity: services.identity).addRoutes(to: router.group("v1/auth"))
-        OAuthController(identity: services.identity).addRoutes(to: router.group("v1/oauth"))
+        AuthController(identity: services.identity).addRoutes(to: router.group("v1/auth").add(middleware: TraceMiddleware()))
+        OAuthController(identity: services.identity).addRoutes(to: router.group("v1/oauth").add(middleware: TraceMiddleware()))
         // The hot path authenticates what it judges itself: no further middleware.
         let hot = router.group("v1")
         CheckController(authenticator: services.authenticator, quotas: services.quotas, access: services.accessTally).addRoutes(to: hot)
@@ -181,6 +186,7 @@ public struct JarvisApplication: Sendable {
         ResolveController(authenticator: services.authenticator, releases: services.releases).addRoutes(to: hot.group("resolve"))
 
         let v1 = router.group("v1")
+            .add(middleware: TraceMiddleware())
             .add(middleware: AuthenticationMiddleware(authenticator: services.authenticator))
             .add(middleware: IdempotencyMiddleware(keys: IdempotencyKeys(app: app, instance: instance)))
             .add(middleware: ReadAuditMiddleware(reads: services.readEvents))
@@ -227,7 +233,8 @@ public struct JarvisApplication: Sendable {
     /// The background services in start order; a service group shuts them down in reverse, so the
     /// writers flush before the pools close, and the pools close last.
     public var services: [any Service] {
-        [
+        // Shut down in reverse: spans still go out after everything else has stopped.
+        (spanExporter.map { [$0.service(logger: logger)] as [any Service] } ?? []) + [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
             rollouts.service, budgetAlerts.service,
