@@ -38,13 +38,7 @@ public struct PermissionBits: Sendable, Equatable {
             }
             return word & (UInt64(1) << UInt64(id & 63)) != 0
         }
-        var lower = 0
-        var upper = high.count
-        while lower < upper {
-            let middle = (lower + upper) / 2
-            if high[middle] < id { lower = middle + 1 } else { upper = middle }
-        }
-        return lower < high.count && high[lower] == id
+        return high.sortedContains(id)
     }
 
     /// True when the set allows the probed permission: by name, by its resource's wildcard, or by `*`.

@@ -10,6 +10,11 @@ internal import Synchronization
 /// Correctness rules: entries expire with their credential and after `maxAge` at the latest; a
 /// tenant's entries go when the change feed says it changed, everything when it says anything may
 /// have; and a load that began before such a change is not stored after it (epochs).
+///
+/// Refusals are kept too (`CachedRefusal`: a revoked, expired or unknown credential presented
+/// again and again costs one lookup, not one each), fewer and shorter (`refusalAge`), under the
+/// same rules: a tenant's refusals go when it changes, so a principal enabled again or a tenant
+/// reactivated is let in at once.
 public final class CredentialCache: Sendable {
     /// A credential's identity in the cache: 128 bits of its SHA-256.
     public struct Key: Hashable, Sendable {
@@ -39,7 +44,15 @@ public final class CredentialCache: Sendable {
         var tenants: [UUID: Int] = [:]
     }
 
+    struct Refusal: Sendable {
+        let error: any CachedRefusal
+        let until: Int64
+    }
+
     private let entries = ShardedMap<Key, Entry>(minimumShards: 64)
+    private let refusals = ShardedMap<Key, Refusal>(minimumShards: 64)
+    let refusalsPerShard: Int
+    let refusalAge: Int64
     private let loads = SingleFlight<Key, (Caller, Date)>()
     // Locking rule: read when a load starts and ends, written by invalidations; never held with a shard lock.
     private let epochs = Mutex(Epochs())
@@ -52,9 +65,14 @@ public final class CredentialCache: Sendable {
     /// - Parameters:
     ///   - capacity: most entries kept; beyond it, entries are evicted.
     ///   - changes: the feed whose changes evict entries.
-    public init(capacity: Int = 200_000, maxAge: TimeInterval = 300, changes: ChangeFeed? = nil) {
+    ///   - refusalCapacity, refusalAge: how many refusals are kept, and how long.
+    public init(
+        capacity: Int = 200_000, maxAge: TimeInterval = 300, refusalCapacity: Int = 50_000, refusalAge: Int64 = 60, changes: ChangeFeed? = nil
+    ) {
         capacityPerShard = entries.perShard(capacity)
         self.maxAge = maxAge
+        refusalsPerShard = refusals.perShard(refusalCapacity)
+        self.refusalAge = refusalAge
         changes?.subscribe { [weak self] change in
             switch change {
             case .tenant(let id): self?.invalidate(tenantID: id)
@@ -73,13 +91,28 @@ public final class CredentialCache: Sendable {
         return entry.caller
     }
 
+    /// The refusal kept for `key`, if a live one is.
+    public func refusal(_ key: Key) -> (any CachedRefusal)? {
+        guard let refusal = refusals[key], refusal.until > CoarseClock.seconds() else { return nil }
+        return refusal.error
+    }
+
     /// The cached caller for `key`, or `load`'s answer, loaded once however many ask at once.
+    /// A `CachedRefusal` that `load` throws is kept and thrown again without loading until it expires.
     /// - Parameter load: returns the caller and the time its credential stops being valid.
     public func caller(key: Key, load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
         if let hit = cached(key) { return hit }
+        if let refused = refusal(key) { throw refused }
         misses.increment()
         let started = epochs.withLock { $0.now }
-        let (caller, validUntil) = try await loads.run(key, load)
+        let caller: Caller
+        let validUntil: Date
+        do {
+            (caller, validUntil) = try await loads.run(key, load)
+        } catch let refused as any CachedRefusal {
+            keep(refused, key: key, started: started)
+            throw refused
+        }
         let now = CoarseClock.seconds()
         // Rounded down: an entry never outlives its credential.
         let until = min(Int64(validUntil.timeIntervalSince1970.rounded(.down)), now + Int64(maxAge))
@@ -100,6 +133,16 @@ public final class CredentialCache: Sendable {
         return caller
     }
 
+    private func keep(_ refused: any CachedRefusal, key: Key, started: Int) {
+        let fresh = epochs.withLock { e in e.flushed <= started && refused.tenantID.map { (e.tenants[$0] ?? 0) <= started } ?? true }
+        guard fresh else { return }
+        let refusal = Refusal(error: refused, until: CoarseClock.seconds() + refusalAge)
+        refusals.withShard(of: key) { values in
+            if values[key] == nil, values.count >= refusalsPerShard, let victim = values.keys.first { values[victim] = nil }
+            values[key] = refusal
+        }
+    }
+
     /// Drops every entry of `tenantID` (a principal, key, role, binding or the tenant changed).
     public func invalidate(tenantID: UUID) {
         epochs.withLock { e in
@@ -107,6 +150,7 @@ public final class CredentialCache: Sendable {
             e.tenants[tenantID] = e.now
         }
         entries.updateAll { _, entry in entry.caller.tenantID == tenantID ? nil : entry }
+        refusals.updateAll { _, refusal in refusal.error.tenantID == tenantID ? nil : refusal }
     }
 
     /// Drops everything (notifications may have been missed).
@@ -117,6 +161,7 @@ public final class CredentialCache: Sendable {
             e.tenants.removeAll()
         }
         entries.forEachShard { $0.removeAll(keepingCapacity: true) }
+        refusals.forEachShard { $0.removeAll(keepingCapacity: true) }
     }
 
     /// Entries of one tenant (diagnostics and tests).
@@ -127,4 +172,10 @@ public final class CredentialCache: Sendable {
     }
 
     public var count: Int { entries.count }
+}
+
+/// A refusal worth remembering (the credential will be refused again until something changes),
+/// with the tenant whose changes may end it; nil when no tenant is known (an unknown key).
+public protocol CachedRefusal: Error, Sendable {
+    var tenantID: UUID? { get }
 }

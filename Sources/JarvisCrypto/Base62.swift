@@ -1,6 +1,6 @@
 /// Base62 (`0-9A-Za-z`) text for random tokens: no characters that need quoting in URLs, headers or shells.
 public enum Base62 {
-    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    package static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// - Returns: `length` characters drawn uniformly from the alphabet with OpenSSL's RNG.
     ///   Each character carries log2(62) ≈ 5.95 bits, so 33 characters exceed 192 bits.

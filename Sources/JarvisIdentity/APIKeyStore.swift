@@ -34,12 +34,12 @@ public struct APIKeyStore: Sendable {
         // A key acts with its principal's roles: minting one must not hand the caller more than it holds.
         try await PrincipalGuard.requireCovered(tx, tenantID: tenantID, principalID: principalID, by: caller)
 
-        let token = APIKeyToken.generate()
+        let token = APIKeyToken.generateKey(pepper: pepper)
         let id = UUIDv7.make()
         let rows = try await tx.query(
             """
-            INSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash, created_by, expires_at, cost_center)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING \(Self.columns)
+            INSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash, created_by, expires_at, cost_center, tagged)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true) RETURNING \(Self.columns)
             """,
             [tenantID, id, token.keyID, principalID, name, ByteaValue(token.secretHash(pepper: pepper)), caller.principalID, expiresAt, costCenter])
         let key = try Self.decode(rows)

@@ -2,25 +2,44 @@ public import JarvisStore
 public import JarvisAccess
 internal import Foundation
 internal import JarvisCrypto
+internal import Metrics
 public import JarvisCache
 
 /// Turns a bearer credential into a `Caller`. Looks keys up through the platform pool
 /// (authentication happens before a tenant is known) and checks, in order: the secret
 /// (in constant time, also for unknown keys), then the tenant, the key and the principal.
+///
+/// What never reaches PostgreSQL: malformed credentials, keys whose tag does not match (never
+/// issued), untagged keys whose id is not a legacy key's (`LegacyKeyIDs`), JWTs with a bad
+/// signature; and a credential refused before, for a minute (the cache's refusals). A flood of
+/// garbage credentials therefore costs CPU only, and the pools stay for good callers.
 public struct Authenticator: Sendable {
     let platform: Database
     let pepper: [UInt8]
     let lastUsed: LastUsedRecorder
     let tokens: TokenVerifier?
     let cache: CredentialCache?
+    let legacyKeys: LegacyKeyIDs?
 
-    public init(platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?, cache: CredentialCache? = nil) {
+    public init(
+        platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?, cache: CredentialCache? = nil,
+        legacyKeys: LegacyKeyIDs? = nil
+    ) {
         self.platform = platform
         self.pepper = pepper
         self.lastUsed = lastUsed
         self.tokens = tokens
         self.cache = cache
+        self.legacyKeys = legacyKeys
     }
+
+    /// Refused credentials by where they were stopped: `before_lookup` (format, tag, legacy id,
+    /// token signature or expiry), `remembered` (a refusal the cache kept) and `looked_up`.
+    static let refusals = (
+        beforeLookup: Counter(label: "jarvis_auth_refusals_total", dimensions: [("stage", "before_lookup")]),
+        remembered: Counter(label: "jarvis_auth_refusals_total", dimensions: [("stage", "remembered")]),
+        lookedUp: Counter(label: "jarvis_auth_refusals_total", dimensions: [("stage", "looked_up")])
+    )
 
     /// A hash no real secret matches, compared against when the key id is unknown, so both
     /// paths do the same work.
@@ -47,25 +66,46 @@ public struct Authenticator: Sendable {
 
     /// A bare credential (an API key or an access token), as `/v1/check` receives them.
     public func authenticate(credential: some StringProtocol & Sendable) async throws -> Caller {
-        guard !credential.isEmpty, credential.utf8.count <= 8 * 1024 else { throw AuthenticationError.invalidCredential }
-        guard let cache else { return try await load(String(credential)).0 }
+        guard !credential.isEmpty, credential.utf8.count <= 8 * 1024 else {
+            Self.refusals.beforeLookup.increment()
+            throw AuthenticationError.invalidCredential
+        }
+        guard let cache else { return try await Refused.unwrapping { try await load(String(credential)).0 } }
         // Cached by the digest of the whole credential, secret included: a wrong secret never
-        // matches a right one's entry. Failures are not cached.
+        // matches a right one's entry.
         let (high, low) = SHA256.prefix128(credential)
         let key = CredentialCache.Key(high: high, low: low)
         if let hit = cache.cached(key) { return hit }
+        if let refused = cache.refusal(key) as? Refused {
+            Self.refusals.remembered.increment()
+            throw refused.error
+        }
         let text = String(credential)
-        return try await cache.caller(key: key) { try await self.load(text) }
+        return try await Refused.unwrapping { try await cache.caller(key: key) { try await self.load(text) } }
     }
 
-    /// Authenticates against PostgreSQL. - Returns: the caller and when the credential stops being valid.
+    /// Authenticates against PostgreSQL, unless the credential cannot have been issued.
+    /// - Returns: the caller and when the credential stops being valid.
+    /// - Throws: `Refused` (the cache keeps it) for what a lookup refused.
     func load(_ credential: String) async throws -> (Caller, Date) {
         if credential.hasPrefix(APIKeyToken.prefix) {
-            guard let token = APIKeyToken(parsing: credential) else { throw AuthenticationError.invalidCredential }
-            return try await authenticate(apiKey: token)
+            guard let token = APIKeyToken(parsing: credential), mayHaveBeenIssued(token) else {
+                Self.refusals.beforeLookup.increment()
+                throw AuthenticationError.invalidCredential
+            }
+            return try await lookUp(apiKey: token)
         }
-        guard let tokens, credential.contains(".") else { throw AuthenticationError.invalidCredential }
+        guard let tokens, credential.contains(".") else {
+            Self.refusals.beforeLookup.increment()
+            throw AuthenticationError.invalidCredential
+        }
         return try await authenticate(jwt: credential, verifier: tokens)
+    }
+
+    /// A tagged key with the right tag, or an untagged one whose id a legacy key has.
+    func mayHaveBeenIssued(_ token: APIKeyToken) -> Bool {
+        if token.tag != nil { return token.hasValidTag(pepper: pepper) }
+        return legacyKeys?.mayExist(token.keyID) ?? true
     }
 
     /// An access token: signature and claims (cached), then the principal's current state and roles,
@@ -75,8 +115,10 @@ public struct Authenticator: Sendable {
         do {
             claims = try await verifier.verify(jwt)
         } catch TokenError.expired {
+            Self.refusals.beforeLookup.increment()
             throw AuthenticationError.expired
         } catch is TokenError {
+            Self.refusals.beforeLookup.increment()
             throw AuthenticationError.invalidCredential
         }
         let rows = try await platform.query(
@@ -88,12 +130,13 @@ public struct Authenticator: Sendable {
             FROM principals p JOIN tenants t ON t.id = p.tenant_id
             WHERE p.tenant_id = $1 AND p.id = $2
             """, [claims.tenantID, claims.subject], idempotent: true)
-        guard let row = rows.first, try !row.bool("tenant_deleted") else { throw AuthenticationError.invalidCredential }
-        if try row.string("principal_status") != "active" { throw AuthenticationError.principalDisabled }
-        if try row.string("tenant_status") != "active" { throw AuthenticationError.tenantSuspended }
+        let refuse = { (error: AuthenticationError) in Refused(error: error, tenantID: claims.tenantID) }
+        guard let row = rows.first, try !row.bool("tenant_deleted") else { throw refuse(.invalidCredential) }
+        if try row.string("principal_status") != "active" { throw refuse(.principalDisabled) }
+        if try row.string("tenant_status") != "active" { throw refuse(.tenantSuspended) }
         // A session ended (logout, password set, a stolen refresh token): tokens issued until then are void.
         if let voidBefore = try row.optionalDate("tokens_valid_after"), claims.issued(before: voidBefore) {
-            throw AuthenticationError.revoked
+            throw refuse(.revoked)
         }
         var scope: PermissionSet?
         if let text = claims.scope {
@@ -107,7 +150,16 @@ public struct Authenticator: Sendable {
         return (caller, claims.expiresAt.addingTimeInterval(verifier.configuration.leeway))
     }
 
+    /// An API key (client credentials use this too, with its own tag check done by `load`'s rules).
     func authenticate(apiKey token: APIKeyToken) async throws -> (Caller, Date) {
+        guard mayHaveBeenIssued(token) else {
+            Self.refusals.beforeLookup.increment()
+            throw AuthenticationError.invalidCredential
+        }
+        return try await Refused.unwrapping { try await lookUp(apiKey: token) }
+    }
+
+    private func lookUp(apiKey token: APIKeyToken) async throws -> (Caller, Date) {
         let rows = try await platform.query(
             """
             SELECT k.id, k.tenant_id, k.principal_id, k.secret_hash, k.expires_at, k.revoked_at, k.last_used_at,
@@ -124,17 +176,18 @@ public struct Authenticator: Sendable {
         let presented = token.secretHash(pepper: pepper)
         guard let row = rows.first else {
             _ = ConstantTime.equals(presented, Self.decoyHash)
-            throw AuthenticationError.invalidCredential
+            throw Refused(error: .invalidCredential, tenantID: nil)
         }
-        guard ConstantTime.equals(presented, try row.bytes("secret_hash")) else { throw AuthenticationError.invalidCredential }
-        if try row.bool("tenant_deleted") { throw AuthenticationError.invalidCredential }
-        if try row.optionalDate("revoked_at") != nil { throw AuthenticationError.revoked }
-        if try row.bool("expired") { throw AuthenticationError.expired }
-        if try row.string("principal_status") != "active" { throw AuthenticationError.principalDisabled }
-        if try row.string("tenant_status") != "active" { throw AuthenticationError.tenantSuspended }
+        let tenantID = try row.uuid("tenant_id")
+        let refuse = { (error: AuthenticationError) in Refused(error: error, tenantID: tenantID) }
+        guard ConstantTime.equals(presented, try row.bytes("secret_hash")) else { throw refuse(.invalidCredential) }
+        if try row.bool("tenant_deleted") { throw refuse(.invalidCredential) }
+        if try row.optionalDate("revoked_at") != nil { throw refuse(.revoked) }
+        if try row.bool("expired") { throw refuse(.expired) }
+        if try row.string("principal_status") != "active" { throw refuse(.principalDisabled) }
+        if try row.string("tenant_status") != "active" { throw refuse(.tenantSuspended) }
 
         let keyID = try row.uuid("id")
-        let tenantID = try row.uuid("tenant_id")
         lastUsed.noteUse(tenantID: tenantID, keyID: keyID, previous: try row.optionalDate("last_used_at"))
         let roles = try row.string("roles").split(separator: ",").map(String.init)
         let caller = Caller(
@@ -148,6 +201,23 @@ public struct Authenticator: Sendable {
     private func graph(tenantID: UUID, roles: [String]) async throws -> RoleGraph {
         if RoleGraph.builtinSuffices(for: roles) { return .builtin }
         return try await platform.withTenant(tenantID) { tx in try await RoleStore.graph(tx, tenantID: tenantID) }
+    }
+}
+
+/// A refusal from a lookup, with the tenant whose changes may end it: the credential cache keeps
+/// it; callers see only `error`.
+struct Refused: CachedRefusal {
+    let error: AuthenticationError
+    let tenantID: UUID?
+
+    /// Runs `body`, turning a `Refused` into its `AuthenticationError` (and counting it).
+    static func unwrapping<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let refused as Refused {
+            Authenticator.refusals.lookedUp.increment()
+            throw refused.error
+        }
     }
 }
 

@@ -17,6 +17,17 @@ def base62(n):
     return "".join(secrets.choice(ALPHABET) for _ in range(n))
 
 
+def tag(pepper, key_id, secret):
+    """The key's six-character tag, as the server computes it (APIKeyToken.tag)."""
+    key = hmac.new(pepper, b"jarvis api key tag v1", hashlib.sha256).digest()
+    value = int.from_bytes(hmac.new(key, f"{key_id}_{secret}".encode(), hashlib.sha256).digest()[:8], "big")
+    digits = []
+    for _ in range(6):
+        digits.append(ALPHABET[value % 62])
+        value //= 62
+    return "".join(digits)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=1000)
@@ -47,13 +58,13 @@ def main():
             out.write(";\nINSERT INTO role_bindings (tenant_id, id, principal_id, role) VALUES ")
             out.write(", ".join(
                 f"('{tenant}', '{uuid.uuid4()}', '{a}', '{'viewer' if i % 5 == 4 else 'level3'}')" for i, a in enumerate(accounts)))
-            out.write(";\nINSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash) VALUES ")
+            out.write(";\nINSERT INTO api_keys (tenant_id, id, key_id, principal_id, name, secret_hash, tagged) VALUES ")
             rows = []
             for k in range(per_tenant):
                 key_id, secret = base62(16), base62(43)
                 digest = hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
-                rows.append(f"('{tenant}', '{uuid.uuid4()}', '{key_id}', '{accounts[k % len(accounts)]}', 'seed-{k}', '\\x{digest}')")
-                keys_file.write(f"{t} jvs_{key_id}_{secret}\n")
+                rows.append(f"('{tenant}', '{uuid.uuid4()}', '{key_id}', '{accounts[k % len(accounts)]}', 'seed-{k}', '\\x{digest}', true)")
+                keys_file.write(f"{t} jvs_{key_id}_{secret}{tag(pepper, key_id, secret)}\n")
             out.write(", ".join(rows))
             out.write(";\n")
     out.write("COMMIT;\n")

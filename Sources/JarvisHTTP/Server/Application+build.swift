@@ -35,6 +35,8 @@ public struct JarvisApplication: Sendable {
     public let instance: InstanceLock
     public let lastUsed: LastUsedRecorder
     public let credentials: CredentialCache
+    /// Ids of API keys issued before keys were tagged.
+    public let legacyKeys: LegacyKeyIDs
     public let invalidations: NotificationListener
     public let signingKeys: SigningKeyRing
     public let securityEvents: SecurityEventWriter
@@ -111,9 +113,10 @@ public struct JarvisApplication: Sendable {
         let keyStore = SigningKeyStore(platform: platform, masterKey: configuration.masterKey)
         signingKeys = SigningKeyRing(store: keyStore, refreshInterval: .milliseconds(Int(configuration.identity.keyRefresh * 1_000)), logger: logger)
         passwordHasher = try PasswordHasher(parameters: settings.argon2, concurrency: settings.hashConcurrency)
+        legacyKeys = LegacyKeyIDs(platform: platform)
         let authenticator = Authenticator(
             platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed,
-            tokens: TokenVerifier(ring: signingKeys, configuration: settings), cache: credentials)
+            tokens: TokenVerifier(ring: signingKeys, configuration: settings), cache: credentials, legacyKeys: legacyKeys)
         let issuer = TokenIssuer(ring: signingKeys, configuration: settings)
         let sessions = Sessions()
         let tenants = Tenants(platform: platform, sessions: sessions)
@@ -161,6 +164,7 @@ public struct JarvisApplication: Sendable {
             algorithm: configuration.identity.algorithm, verifyWindow: configuration.identity.verifyWindow)
         try await signingKeys.reload()
         try await auditKeys.ensureActive()
+        try await legacyKeys.reload()
     }
 
     static func buildRouter(
@@ -236,7 +240,7 @@ public struct JarvisApplication: Sendable {
         // Shut down in reverse: spans still go out after everything else has stopped.
         (spanExporter.map { [$0.service(logger: logger)] as [any Service] } ?? []) + [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
-            signingKeys.service, securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
+            signingKeys.service, legacyKeys.service(logger: logger), securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), warnings.service,
             rollouts.service, budgetAlerts.service,
         ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),
