@@ -24,7 +24,7 @@ public struct APIKeyToken: Sendable, Equatable {
     }
 
     /// A new API key: fresh id and secret, tagged under `pepper`.
-    public static func generateKey(pepper: [UInt8]) -> APIKeyToken { generate().tagged(pepper: pepper) }
+    public static func generateKey(pepper: [UInt8]) -> APIKeyToken { generate().tagged(tagKey: tagKey(pepper: pepper)) }
 
     /// - Returns: nil unless `text` has exactly the format (with or without a tag).
     public init?(parsing text: some StringProtocol) {
@@ -52,22 +52,25 @@ public struct APIKeyToken: Sendable, Equatable {
     /// The whole key, as shown to its owner exactly once.
     public var text: String { Self.prefix + keyID + "_" + secret + (tag ?? "") }
 
-    /// This id and secret with their tag under `pepper`.
-    public func tagged(pepper: [UInt8]) -> APIKeyToken {
-        APIKeyToken(keyID: keyID, secret: secret, tag: Self.tag(keyID: keyID, secret: secret, pepper: pepper))
+    /// The key tags are made with: derived from the pepper, apart from the secret hash's use of it.
+    public static func tagKey(pepper: [UInt8]) -> [UInt8] {
+        HMACSHA256.authenticate(key: pepper, message: Array("jarvis api key tag v1".utf8))
     }
 
-    /// True when the key carries the tag `pepper` gives it, compared in constant time.
-    public func hasValidTag(pepper: [UInt8]) -> Bool {
+    /// This id and secret with their tag.
+    public func tagged(tagKey: [UInt8]) -> APIKeyToken {
+        APIKeyToken(keyID: keyID, secret: secret, tag: Self.tag(keyID: keyID, secret: secret, tagKey: tagKey))
+    }
+
+    /// True when the key carries the tag `tagKey` gives it, compared in constant time.
+    public func hasValidTag(tagKey: [UInt8]) -> Bool {
         guard let tag else { return false }
-        return ConstantTime.equals(Array(tag.utf8), Array(Self.tag(keyID: keyID, secret: secret, pepper: pepper).utf8))
+        return ConstantTime.equals(Array(tag.utf8), Array(Self.tag(keyID: keyID, secret: secret, tagKey: tagKey).utf8))
     }
 
-    /// Six base62 digits of HMAC-SHA256 under a key of its own derived from the pepper (domain
-    /// separated from the secret hash, which uses the pepper itself).
-    static func tag(keyID: String, secret: String, pepper: [UInt8]) -> String {
-        let key = HMACSHA256.authenticate(key: pepper, message: Array("jarvis api key tag v1".utf8))
-        let mac = HMACSHA256.authenticate(key: key, message: Array((keyID + "_" + secret).utf8))
+    /// Six base62 digits of HMAC-SHA256(tag key, "<key id>_<secret>").
+    static func tag(keyID: String, secret: String, tagKey: [UInt8]) -> String {
+        let mac = HMACSHA256.authenticate(key: tagKey, message: Array((keyID + "_" + secret).utf8))
         var value = mac.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         var digits: [UInt8] = []
         for _ in 0..<tagLength {

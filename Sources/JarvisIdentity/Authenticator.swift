@@ -20,6 +20,7 @@ public struct Authenticator: Sendable {
     let tokens: TokenVerifier?
     let cache: CredentialCache?
     let legacyKeys: LegacyKeyIDs?
+    let tagKey: [UInt8]
 
     public init(
         platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?, cache: CredentialCache? = nil,
@@ -31,6 +32,7 @@ public struct Authenticator: Sendable {
         self.tokens = tokens
         self.cache = cache
         self.legacyKeys = legacyKeys
+        tagKey = APIKeyToken.tagKey(pepper: pepper)
     }
 
     /// Refused credentials by where they were stopped: `before_lookup` (format, tag, legacy id,
@@ -104,7 +106,7 @@ public struct Authenticator: Sendable {
 
     /// A tagged key with the right tag, or an untagged one whose id a legacy key has.
     func mayHaveBeenIssued(_ token: APIKeyToken) -> Bool {
-        if token.tag != nil { return token.hasValidTag(pepper: pepper) }
+        if token.tag != nil { return token.hasValidTag(tagKey: tagKey) }
         return legacyKeys?.mayExist(token.keyID) ?? true
     }
 

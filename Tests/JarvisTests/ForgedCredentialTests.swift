@@ -28,9 +28,9 @@ import Testing
 
     @Test func aKeyIsTaggedAndAnyChangeToItIsRefusedWithoutALookup() async throws {
         let key = APIKeyToken.generateKey(pepper: Fixture.pepper)
-        #expect(key.text.utf8.count == 70 && key.hasValidTag(pepper: Fixture.pepper))
+        #expect(key.text.utf8.count == 70 && key.hasValidTag(tagKey: APIKeyToken.tagKey(pepper: Fixture.pepper)))
         #expect(APIKeyToken(parsing: key.text) == key)
-        #expect(!key.hasValidTag(pepper: Array("another pepper of at least thirty-two bytes".utf8)))
+        #expect(!key.hasValidTag(tagKey: APIKeyToken.tagKey(pepper: Array("another pepper of at least thirty-two bytes".utf8))))
         let authenticator = Self.unreachable()
         // The genuine tag gets as far as the lookup (here: the store's error).
         await #expect(throws: StoreError.self) { _ = try await authenticator.authenticate(credential: key.text) }

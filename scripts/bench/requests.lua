@@ -1,7 +1,7 @@
 -- wrk script: cycles through requests built once at start, so wrk spends as little per request
 -- on every figure (the baseline uses it too). Environment:
 --   BENCH_KIND   baseline | baseline_post | check | check_quota | check_batch | authz | resolve_prompt | resolve_flags
---                | usage | usage_batch | admin_write
+--                | usage | usage_batch | admin_write | flood (never-issued credentials on /v1/authz)
 --   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
 --   BENCH_ADMIN  the bearer credential that calls /v1/check (or /v1/resolve)
 --   BENCH_RATE   optional: aim at this many requests/s over all connections (open-ish loop)
@@ -45,6 +45,20 @@ for i = 1, count do
       { ["Authorization"] = "Bearer " .. admin })
   elseif kind == "resolve_flags" then
     prebuilt[i] = wrk.format("POST", "/v1/resolve/flags", json, '{"subject":"user-' .. (i * 7919 % 1000003) .. '"}')
+  elseif kind == "flood" then
+    -- A third each: tagged keys with a wrong tag, untagged keys no one issued, JWT-shaped garbage.
+    local alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    local function base62(n)
+      local out = {}
+      for j = 1, n do local c = math.random(62); out[j] = alphabet:sub(c, c) end
+      return table.concat(out)
+    end
+    local garbage
+    if i % 3 == 0 then garbage = "jvs_" .. base62(16) .. "_" .. base62(49)
+    elseif i % 3 == 1 then garbage = "jvs_" .. base62(16) .. "_" .. base62(43)
+    else garbage = "eyJ" .. base62(30) .. "." .. base62(60) .. "." .. base62(43) end
+    prebuilt[i] = wrk.format("GET", "/v1/authz", {
+      ["Authorization"] = "Bearer " .. garbage, ["X-Original-Method"] = "GET", ["X-Original-URI"] = "/documents/1" })
   elseif kind == "authz" then
     local r = i % #uris + 1
     prebuilt[i] = wrk.format("GET", "/v1/authz", {
