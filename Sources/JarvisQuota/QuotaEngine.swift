@@ -2,6 +2,7 @@ public import Foundation
 public import JarvisStore
 public import Logging
 internal import Synchronization
+internal import Metrics
 internal import JarvisCache
 internal import JarvisTenancy
 #if canImport(Glibc)
@@ -83,6 +84,7 @@ public final class QuotaEngine: Sendable {
             let step = tenants.withValue(caller.tenantID) { slot -> Step in
                 guard var state = slot, !state.policiesStale else { return .load }
                 defer { slot = state }
+                state.lastSeen = now
                 let released = state.sweep(now: now, day: day)
                 let applicable = state.applicable(ask, caller: caller)
                 if let full = state.gaugeRefusal(ask, caller: caller) {
@@ -200,6 +202,7 @@ public final class QuotaEngine: Sendable {
         let (settled, budgets, limits) = tenants.withValue(tenantID) { slot -> (TenantQuota.Reservation?, [QuotaPolicy], [SpendLimit]) in
             guard var state = slot else { return (nil, [], []) }
             defer { slot = state }
+            state.lastSeen = now
             let settled = state.record(tokens: tokens, principalID: principalID, reservation: reservation, eventDay: eventDay)
             let caller = QuotaCaller(tenantID: tenantID, principalID: principalID ?? UsageTotals.nobody, apiKeyID: nil)
             return (settled, state.policies.filter { $0.metric.isTokens && caller.applies($0.subject) },
@@ -279,6 +282,40 @@ public final class QuotaEngine: Sendable {
         }
     }
 
+    // MARK: Memory
+
+    /// Forgets tenants nothing has touched for `idle`: memory follows the tenants in use, not every
+    /// tenant ever seen. A tenant with reservations still open, or a refresh still running, stays;
+    /// a forgotten one is loaded again on its next check (policies and totals from PostgreSQL, as on
+    /// a fresh instance). - Returns: how many were forgotten.
+    @discardableResult
+    public func evictIdle(idle: Duration) -> Int {
+        let now = Self.monotonicNanoseconds()
+        let limit = Self.nanoseconds(idle)
+        var evicted = 0
+        tenants.forEachShard { states in
+            for (id, state) in states
+            where now > state.lastSeen && now - state.lastSeen > limit && state.reservations.isEmpty && state.recordedDuringRefresh == nil {
+                states[id] = nil
+                evicted += 1
+            }
+        }
+        Self.residents.record(Double(tenants.count))
+        if evicted > 0 { Self.evictions.increment(by: evicted) }
+        return evicted
+    }
+
+    /// Tenants in memory.
+    public var tenantCount: Int { tenants.count }
+
+    static let residents = Gauge(label: "jarvis_quota_tenants_in_memory")
+    static let evictions = Counter(label: "jarvis_quota_tenants_evicted_total")
+
+    /// Every 30 s, forgets tenants idle for `idle` (5 minutes by default).
+    public func evictionService(idle: Duration = .seconds(300), logger: Logger) -> PeriodicService {
+        PeriodicService("quota state eviction", every: .seconds(30), logger: logger) { self.evictIdle(idle: idle) }
+    }
+
     // MARK: Loading
 
     /// Waits until the tenant is in memory with current policies.
@@ -310,6 +347,7 @@ public final class QuotaEngine: Sendable {
                 totals?.apply(to: &state)
                 state.gauges = gauges
                 state.refreshedAt = Self.monotonicNanoseconds()
+                state.lastSeen = state.refreshedAt
                 slot = state
                 return
             }

@@ -115,6 +115,8 @@ struct TenantQuota {
     var recordedDuringRefresh: [CounterKey: Int64]?
     /// When the totals were last read (monotonic nanoseconds).
     var refreshedAt: UInt64 = 0
+    /// When a check or a usage report last touched the tenant (monotonic nanoseconds).
+    var lastSeen: UInt64 = 0
 
     init(policies: [QuotaPolicy], day: Int64) {
         self.policies = policies

@@ -309,3 +309,41 @@ import Testing
         #expect(UTCCalendar.firstDay(month: 2026 * 12 + 12) == UTCCalendar.day(year: 2027, month: 1, day: 1))
     }
 }
+
+/// The engine's memory follows the tenants in use: idle ones are forgotten (unless they hold open
+/// reservations) and loaded again, with what they used, on their next check.
+@Suite struct QuotaMemoryTests {
+    @Test func idleTenantsAreForgottenAndComeBackWithTheirUsage() async throws {
+        try await Fixture.withAPI { api in
+            let engine = QuotaEngine(platform: Fixture.platform)
+            var callers: [QuotaCaller] = []
+            for name in ["qmem-a", "qmem-b", "qmem-c"] {
+                let t = try await api.seedTenant(prefix: name)
+                _ = try await QuotaTests.policy(api, t, ["metric": "tokens_daily", "limit": 1_000])
+                callers.append(QuotaCaller(
+                    tenantID: try #require(UUID(uuidString: t.tenantID)), principalID: try #require(UUID(uuidString: t.adminID)), apiKeyID: nil))
+            }
+            for caller in callers.prefix(2) { _ = try await engine.admit(QuotaAsk(requests: 1), caller: caller) }
+            // The third holds a reservation: it must stay until the reservation is settled or expires.
+            guard case .admitted(let reservation?) = try await engine.admit(QuotaAsk(tokens: 300), caller: callers[2]) else {
+                Issue.record("expected a reservation")
+                return
+            }
+            #expect(engine.tenantCount == 3)
+            #expect(engine.evictIdle(idle: .seconds(300)) == 0, "nothing has been idle for five minutes")
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(engine.evictIdle(idle: .milliseconds(1)) == 2)
+            #expect(engine.tenantCount == 1)
+            engine.record(tenantID: callers[2].tenantID, principalID: callers[2].principalID, tokens: 300, reservation: reservation, occurredAt: Date())
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(engine.evictIdle(idle: .milliseconds(1)) == 1)
+            #expect(engine.tenantCount == 0)
+            // Loaded again on its next check, policy and all: beyond the limit is still refused.
+            guard case .denied = try await engine.admit(QuotaAsk(tokens: 1_001), caller: callers[0]) else {
+                Issue.record("the limit should hold after a reload")
+                return
+            }
+            #expect(engine.tenantCount == 1)
+        }
+    }
+}
