@@ -35,7 +35,10 @@ if [ "$seeded" != "$TENANTS" ] || [ "$(wc -l < "$SEED_KEYS" 2>/dev/null || echo 
   python3 "$ROOT/scripts/bench/seed.py" --tenants "$TENANTS" --keys "$KEYS" --keys-out "$SEED_KEYS.tmp" \
     | psql "$JARVIS_OWNER_DATABASE_URL" -q >/dev/null
   mv "$SEED_KEYS.tmp" "$SEED_KEYS"
-  psql "$JARVIS_OWNER_DATABASE_URL" -qc "ANALYZE" >/dev/null
+  # Our tables only: a bare ANALYZE walks the catalogs too, which only a superuser may analyse.
+  psql "$JARVIS_OWNER_DATABASE_URL" -Xq >/dev/null <<'SQL'
+SELECT format('ANALYZE %I.%I', schemaname, tablename) FROM pg_tables WHERE tableowner = current_user \gexec
+SQL
 fi
 # The finance data set: 10,000,000 rated usage events over the seeded tenants and three months.
 if [ "$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT EXISTS (SELECT 1 FROM usage_daily WHERE model = 'bench-m0')")" != t ]; then
