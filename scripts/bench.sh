@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # `make bench`: builds release, starts one server with the bare baseline endpoint mounted, and
 # measures with wrk in one run. Prints `bench <name> <value> <unit>` lines; HTTP figures are also
-# given as ratios to the bare Hummingbird endpoint measured in the same run.
+# given as ratios to the bare Hummingbird endpoint (and, for /v1/check, to Debian's nginx) measured
+# in the same run.
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" jarvis_bench
-command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo apt-get install -y -qq wrk >/dev/null; }
+# wrk to measure; Debian's nginx as the second baseline (`return 200`, one worker).
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$tool" >/dev/null; }
+done
+PATH="$PATH:/usr/sbin"
 load_secrets jarvis_bench
 log "building (release)"
 swift_build -c release --product jarvis
@@ -134,13 +140,21 @@ echo "bench server_rss_with_keys_cached $((RSS_AFTER / 1024 / 1024)) MiB"
 echo "bench server_rss_growth_per_cached_key $(((RSS_AFTER - RSS_BEFORE) / KEYS)) bytes"
 
 # run NAME CONNECTIONS [wrk args...]: records req/s, p50 and p99 for NAME.
+# With CPU_OF=<pid>, also the CPU time that process spent per request (user + system, from /proc).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 run() {
-  local name=$1 connections=$2; shift 2
+  local name=$1 connections=$2 before=""; shift 2
+  [ -n "${CPU_OF:-}" ] && before=$(cpu_ticks "$CPU_OF")
   BENCH_CONNECTIONS=$connections wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" > "$OUT/$name.txt" 2>&1
-  python3 - "$OUT/$name.txt" "$name" <<'PY'
+  local cpu=""
+  [ -n "$before" ] && cpu=$(( $(cpu_ticks "$CPU_OF") - before ))
+  python3 - "$OUT/$name.txt" "$name" "$cpu" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 name = sys.argv[2]
+if sys.argv[3]:
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    print(f"bench {name}_server_cpu_per_request {int(sys.argv[3]) / int(sys.argv[4]) * 1e6 / max(requests, 1):.1f} us")
 def ms(v):
     n, unit = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+", v).group()
     return n * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -162,6 +176,52 @@ scripted() { BENCH_KIND=$1 BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$ADMIN_KEY" "${@
 lua="$ROOT/scripts/bench/requests.lua"
 
 log "wrk: ${DURATION}s per figure, 2 threads, keys spread over $KEYS seeded credentials"
+
+# Throughput alone swings ±20 % on a shared 2-core machine: the hot path's ratios are the median
+# of three rounds that interleave the check with its two baselines (the bare Hummingbird endpoint
+# and Debian's nginx, one worker, `return 200`), each round in another order; and the server's CPU
+# time per request is printed beside each figure.
+NGINX_PORT=$((PORT + 5))
+mkdir -p "$OUT/nginx"
+cat > "$OUT/nginx/nginx.conf" <<EOC
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $OUT/nginx/error.log warn;
+pid $OUT/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $OUT/nginx/body;
+    proxy_temp_path $OUT/nginx/proxy;
+    fastcgi_temp_path $OUT/nginx/fastcgi;
+    uwsgi_temp_path $OUT/nginx/uwsgi;
+    scgi_temp_path $OUT/nginx/scgi;
+    server { listen 127.0.0.1:$NGINX_PORT; location / { return 200; } }
+}
+EOC
+nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
+NGINX_PID=$!
+trap 'kill "$SERVER_PID" "$NGINX_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$NGINX_PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
+for round in 1 2 3; do
+  case $round in 1) order="nginx baseline check" ;; 2) order="check nginx baseline" ;; 3) order="baseline check nginx" ;; esac
+  for figure in $order; do
+    case $figure in
+      nginx) CPU_OF=$NGINX_PID scripted baseline run "nginx_round$round" "$CONNECTIONS" -s "$lua" "http://127.0.0.1:$NGINX_PORT" ;;
+      *) CPU_OF=$SERVER_PID scripted "$figure" run "${figure}_round$round" "$CONNECTIONS" -s "$lua" "$URL" ;;
+    esac
+  done
+done
+python3 - "$OUT" <<'PY'
+import statistics, sys
+rps = lambda name: float(open(f"{sys.argv[1]}/{name}.txt.rps").read())
+for baseline in ("baseline", "nginx"):
+    ratios = [rps(f"check_round{r}") / rps(f"{baseline}_round{r}") for r in (1, 2, 3)]
+    print(f"bench check_vs_{baseline}_ratio_median {statistics.median(ratios):.3f} (rounds {', '.join(f'{x:.3f}' for x in ratios)})")
+PY
+kill "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null || true
+export CPU_OF=$SERVER_PID
 scripted baseline run baseline "$CONNECTIONS" -s "$lua" "$URL"
 scripted baseline_post run baseline_post "$CONNECTIONS" -s "$lua" "$URL"
 scripted check run check "$CONNECTIONS" -s "$lua" "$URL"
@@ -173,6 +233,7 @@ BENCH_KIND=resolve_prompt BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$KEY" run resolve
 BENCH_KIND=resolve_flags BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$KEY" run resolve_flags "$CONNECTIONS" -s "$lua" "$URL"
 BENCH_KIND=usage BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_single "$CONNECTIONS" -s "$lua" "$URL"
 BENCH_KIND=usage_batch BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_batch1000 16 -s "$lua" "$URL"
+unset CPU_OF
 
 # p99 at half the maximum rate: each connection waits between requests (see requests.lua).
 (export BENCH_RATE=$(half check); scripted check run check_at_half_rate 32 -s "$lua" "$URL")
