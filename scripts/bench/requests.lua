@@ -23,7 +23,8 @@ local function key(i) return keys[(offset + i * 7919) % #keys + 1] end
 local json = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. admin }
 for i = 1, count do
   if kind == "baseline" then
-    prebuilt[i] = wrk.format("GET", "/_bench/baseline")
+    -- With a Host header: nginx (the second baseline) answers a request without one with 400.
+    prebuilt[i] = wrk.format("GET", "/_bench/baseline", { ["Host"] = "127.0.0.1" })
   elseif kind == "baseline_post" then
     prebuilt[i] = wrk.format("POST", "/_bench/baseline", json,
       '{"credential":"' .. key(i) .. '","permission":"' .. permissions[i % #permissions + 1] .. '"}')
