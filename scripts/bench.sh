@@ -262,6 +262,23 @@ ratio resolve_flags_vs_baseline_ratio resolve_flags baseline
 ratio resolve_flags_vs_post_baseline_ratio resolve_flags baseline_post
 python3 -c "print(f'bench usage_single_events {float(open(\"$OUT/usage_single.txt.rps\").read()):.0f} events/s')"
 python3 -c "print(f'bench usage_batch1000_events {float(open(\"$OUT/usage_batch1000.txt.rps\").read()) * 1000:.0f} events/s')"
+# The ceiling for ingestion: the same kind of events loaded with COPY by psql into the same table
+# (no idempotency keys, rating or rollup: the table alone), in the same run.
+TENANT_ID=$(psql "$JARVIS_PLATFORM_DATABASE_URL" -tAc "SELECT id FROM tenants WHERE slug = '$SLUG'")
+python3 - "$OUT/copy-events.csv" "$TENANT_ID" "$REPORTER" <<'PY'
+import sys, uuid, datetime
+now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+with open(sys.argv[1], "w") as f:
+    for n in range(200_000):
+        f.write(f"{sys.argv[2]},{uuid.uuid4()},{now},{sys.argv[3]},bench-model,100,50,success,copy-{uuid.uuid4()}\n")
+PY
+start=$(date +%s.%N)
+psql "$JARVIS_PLATFORM_DATABASE_URL" -Xq -c "\copy usage_events (tenant_id, id, occurred_at, principal_id, model, input_tokens, output_tokens, status, idempotency_key) FROM '$OUT/copy-events.csv' WITH (FORMAT csv)"
+python3 -c "
+rate = 200000 / ($(date +%s.%N) - $start)
+open('$OUT/copy_events.rate', 'w').write(str(rate))
+print(f'bench usage_copy_baseline_events {rate:.0f} events/s')
+print(f'bench usage_batch_vs_copy_ratio {float(open(\"$OUT/usage_batch1000.txt.rps\").read()) * 1000 / rate:.3f}')"
 python3 -c "print(f'bench check_batch100_decisions {float(open(\"$OUT/check_batch100.txt.rps\").read()) * 100:.0f} decisions/s')"
 ratio me_api_key_vs_baseline_ratio me_api_key baseline
 ratio me_jwt_vs_baseline_ratio me_jwt baseline

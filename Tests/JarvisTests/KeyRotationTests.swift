@@ -12,6 +12,10 @@ import Testing
     }
 
     @Test func tokensOfARotatedKeyWorkUntilExpiryAndFailAfterRetirement() async throws {
+        try await Fixture.signingKeys.run { try await Self.rotateUnderUse() }
+    }
+
+    private static func rotateUnderUse() async throws {
         try await Fixture.withCustomAPI({ $0.accessTokenTTL = 2; $0.leeway = 0; $0.rotationGrace = 0 }) { api, jarvis in
             let t = try await api.seedTenant(prefix: "rot")
             let (id, secret) = ClientCredentialsTests.parts(t.adminKey)
@@ -43,6 +47,10 @@ import Testing
     }
 
     @Test func anImportedKeySignsAndOnlySuperAdminsManageKeys() async throws {
+        try await Fixture.signingKeys.run { try await Self.importAndSign() }
+    }
+
+    private static func importAndSign() async throws {
         try await Fixture.withAPI { api in
             let t = try await api.seedTenant(prefix: "imp")
             try await api.request(.post, "/v1/platform/signing-keys/rotate", key: t.adminKey).expectProblem(.forbidden)

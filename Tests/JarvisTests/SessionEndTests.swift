@@ -64,6 +64,10 @@ import Testing
     /// The README promises a leeway on `exp` for clock skew: a token just past its expiry still works
     /// within it, and not after.
     @Test func expiryAllowsTheConfiguredLeeway() async throws {
+        try await Fixture.signingKeys.run { try await Self.leeway() }
+    }
+
+    private static func leeway() async throws {
         try await Fixture.withCustomAPI({ $0.accessTokenTTL = 1; $0.leeway = 3 }) { api, _ in
             let u = try await IdentityAPITests.user(api, prefix: "lw")
             let s = try await Self.session(api, u)
