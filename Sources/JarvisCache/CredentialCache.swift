@@ -98,11 +98,11 @@ public final class CredentialCache: Sendable {
     }
 
     /// The cached caller for `key`, or `load`'s answer, loaded once however many ask at once.
-    /// A `CachedRefusal` that `load` throws is kept and thrown again without loading until it expires.
+    /// A `CachedRefusal` that `load` throws is kept: `refusal(_:)` answers with it until it expires
+    /// (callers ask that first, as they ask `cached(_:)`).
     /// - Parameter load: returns the caller and the time its credential stops being valid.
     public func caller(key: Key, load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
         if let hit = cached(key) { return hit }
-        if let refused = refusal(key) { throw refused }
         misses.increment()
         let started = epochs.withLock { $0.now }
         let caller: Caller
