@@ -31,10 +31,19 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
     /// Reads or changes `key`'s value (nil: absent) under its shard's lock.
     @inlinable
     public func withValue<R>(_ key: Key, _ body: (inout Value?) throws -> R) rethrows -> R {
+        // In place (the dictionary's modify accessor moves the value out and back): a copy taken
+        // with `values[key]` would share the value's buffers with the one still stored, so every
+        // change to a collection inside it would copy the whole collection.
+        try shard(key).values.withLock { values in try body(&values[key]) }
+    }
+
+    /// Changes `key`'s value in place under its shard's lock, if there is one.
+    /// - Returns: what `body` returned, or nil when `key` has no value.
+    @inlinable
+    public func withExisting<R>(_ key: Key, _ body: (inout Value) throws -> R) rethrows -> R? {
         try shard(key).values.withLock { values in
-            var value = values[key]
-            defer { values[key] = value }
-            return try body(&value)
+            guard let index = values.index(forKey: key) else { return nil }
+            return try body(&values.values[index])
         }
     }
 

@@ -10,4 +10,10 @@ public enum SecureRandom {
         precondition(ok == 1, "RAND_bytes failed")
         return out
     }
+
+    /// Fills `buffer` from `RAND_bytes`, without allocating.
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        precondition(RAND_bytes(base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1, "RAND_bytes failed")
+    }
 }

@@ -60,6 +60,19 @@ public final class GlobalAllowances: Sendable {
         return min(spec.limit, max(amount, (spec.limit / 50).rounded(.up), 1))
     }
 
+    /// Spends `amount` of `key`'s limit if this instance holds it already — the common case,
+    /// without the cost of an async call. - Returns: nil when it does not (call `take`).
+    func takeHeld(_ key: Key, amount: Double, spec: Spec, now: UInt64) -> Bool? {
+        locals.withExisting(key) { local -> Bool? in
+            guard local.tokens >= amount else { return nil }
+            local.spec = spec
+            local.lastUsed = now
+            local.tokens -= amount
+            local.spentSinceTick += amount
+            return true
+        } ?? nil
+    }
+
     /// Spends `amount` of `key`'s limit. - Returns: false when the limit has nothing left for it.
     func take(_ key: Key, amount: Double, spec: Spec, now: UInt64) async throws -> Bool {
         var waits = 0

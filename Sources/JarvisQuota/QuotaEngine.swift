@@ -12,7 +12,7 @@ internal import Glibc
 /// The quota half of the hot path: decisions from memory, per tenant, in a `ShardedMap`.
 /// A tenant's policies and current token totals are loaded from PostgreSQL on its first check
 /// (one load however many ask), policies again after the change feed says they changed, totals
-/// every few seconds while the tenant is active (so usage other instances commit is seen).
+/// every few seconds for all tenants active meanwhile, in one statement (so usage other instances commit is seen).
 ///
 /// Whether a limit has room is decided against this instance's allowance of the global limit
 /// (`GlobalAllowances`), so several instances together never admit more than the limit.
@@ -23,6 +23,8 @@ public final class QuotaEngine: Sendable {
     let directory: Tenants
     let reservationTTL: Duration
     let refreshInterval: Duration
+    /// The reservations' TTL in nanoseconds, worked out once rather than on every check.
+    private let reservationNanoseconds: UInt64
 
     private let tenants = ShardedMap<UUID, TenantQuota>(minimumShards: 32)
     private let loads = SingleFlight<UUID, Void>()
@@ -46,6 +48,7 @@ public final class QuotaEngine: Sendable {
         self.plans = plans
         self.reservationTTL = reservationTTL
         self.refreshInterval = refreshInterval
+        reservationNanoseconds = Self.nanoseconds(reservationTTL)
         changes?.subscribe { [weak self] change in
             switch change {
             case .tenant(let id): self?.invalidate(tenantID: id)
@@ -60,7 +63,7 @@ public final class QuotaEngine: Sendable {
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
-    static func unixSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
+    static func unixSeconds() -> Int64 { Int64(time(nil)) }
 
     private static func nanoseconds(_ duration: Duration) -> UInt64 {
         UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
@@ -71,104 +74,129 @@ public final class QuotaEngine: Sendable {
     /// except on the tenant's first check, after its policies changed, and when this instance's
     /// allowance of a limit is spent.
     public func admit(_ ask: QuotaAsk, caller: QuotaCaller) async throws -> QuotaDecision {
-        let now = Self.monotonicNanoseconds()
+        var now = Self.monotonicNanoseconds()
         let unix = Self.unixSeconds()
         let day = UTCCalendar.day(unixSeconds: unix)
         var drawn: [(QuotaPolicy, Int64)] = []
         var money: [TenantQuota.MoneyDraw] = []
+        var rateWarnings: [QuotaWarnings.Warning] = []
         while true {
             enum Step {
                 case load, decided(QuotaDecision, released: [(GlobalAllowances.Key, Int64)])
-                case draw([(QuotaPolicy, Int64)], [TenantQuota.MoneyDraw], released: [(GlobalAllowances.Key, Int64)])
+                case draw([(QuotaPolicy, Int64)], [TenantQuota.MoneyDraw], released: [(GlobalAllowances.Key, Int64)], [QuotaWarnings.Warning])
             }
-            let step = tenants.withValue(caller.tenantID) { slot -> Step in
-                guard var state = slot, !state.policiesStale else { return .load }
-                defer { slot = state }
+            // Changed in place: a copy would share the state's collections and copy them on change.
+            let step = tenants.withExisting(caller.tenantID) { state -> Step in
+                guard !state.policiesStale else { return .load }
                 state.lastSeen = now
                 let released = state.sweep(now: now, day: day)
-                let applicable = state.applicable(ask, caller: caller)
                 if let full = state.gaugeRefusal(ask, caller: caller) {
                     // A refused write draws nothing; released reservations still go back.
                     return .decided(.denied(QuotaDenial(
                         metric: full.metric, limit: full.limit, retryAfter: 60,
                         remaining: max(full.limit - (state.gauges[full.metric] ?? 0), 0), window: 0)), released: released)
                 }
+                let applicable = state.applicable(ask, caller: caller)
                 let moneyDraws = state.moneyDraws(ask, caller: caller)
-                if applicable.isEmpty && moneyDraws.isEmpty && ask.tokens == 0 { return .decided(.admitted(reservation: nil), released: released) }
-                return .draw(applicable, moneyDraws, released: released)
-            }
+                if applicable.isEmpty && moneyDraws.isEmpty && ask.tokens == 0 {
+                    return .decided(.admitted(reservation: nil), released: released)
+                }
+                // Request rates are counted here, in the same visit: a check refused further on
+                // still counted towards the warning (it was asked for).
+                let warnings = state.warnings(after: applicable, requests: true, tenantID: caller.tenantID, unixSeconds: unix)
+                return .draw(applicable, moneyDraws, released: released, warnings)
+            } ?? .load
             switch step {
             case .load:
                 try await load(caller.tenantID)
+                // After the read: the check counts as later than the load.
+                now = Self.monotonicNanoseconds()
                 continue
             case .decided(let decision, let released):
                 for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
-                refreshIfDue(caller.tenantID, now: now)
                 return decision
-            case .draw(let applicable, let moneyDraws, let released):
+            case .draw(let applicable, let moneyDraws, let released, let warnings):
                 for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
                 drawn = applicable
                 money = moneyDraws
+                rateWarnings = warnings
             }
             break
         }
-        var taken: [(GlobalAllowances.Key, Int64)] = []
+        if let warnings { rateWarnings.forEach(warnings.note) }
+        // What was taken so far: the first `policiesTaken` of `drawn` and `held`, given back if a
+        // later limit refuses (kept as counts, so a check allocates no list for them).
+        var policiesTaken = 0
+        var moneyTaken = 0
+        let month = money.isEmpty ? 0 : TenantQuota.window(.costMonthly, day: day)
+        var held: [TenantQuota.MoneyHold] = []
+        func giveBackTaken() {
+            for (policy, amount) in drawn.prefix(policiesTaken) { allowances.giveBack(Self.key(policy, caller: caller, day: day), amount: Double(amount)) }
+            for hold in held { allowances.giveBack(hold.key, amount: Double(hold.micros)) }
+            for draw in money.prefix(moneyTaken) where !draw.held {
+                allowances.giveBack(.init(tenantID: caller.tenantID, subject: .budget(draw.limit.budgetID), metric: .costMonthly, window: month), amount: 1)
+            }
+        }
+        var budgets: [GlobalAllowances.Key] = []
         for (policy, amount) in drawn {
-            let key = GlobalAllowances.Key(
-                tenantID: caller.tenantID, subject: policy.subject, metric: policy.metric, window: TenantQuota.window(policy.metric, day: day))
+            let key = Self.key(policy, caller: caller, day: day)
             let granted: Bool
             do {
-                granted = try await allowances.take(key, amount: Double(amount), spec: Self.spec(policy), now: now)
+                let spec = Self.spec(policy)
+                if let held = allowances.takeHeld(key, amount: Double(amount), spec: spec, now: now) {
+                    granted = held
+                } else {
+                    granted = try await allowances.take(key, amount: Double(amount), spec: spec, now: now)
+                }
             } catch {
-                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                giveBackTaken()
                 throw error
             }
             guard granted else {
-                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                giveBackTaken()
                 return .denied(Self.denial(policy, amount: amount, unixSeconds: unix))
             }
-            taken.append((key, amount))
+            policiesTaken += 1
+            if key.metric.isTokens { budgets.append(key) }
         }
-        let budgets = taken.filter { $0.0.metric.isTokens }.map(\.0)
-        let month = TenantQuota.window(.costMonthly, day: day)
-        var held: [TenantQuota.MoneyHold] = []
         for draw in money {
             let key = GlobalAllowances.Key(tenantID: caller.tenantID, subject: .budget(draw.limit.budgetID), metric: .costMonthly, window: month)
             let granted: Bool
             do {
                 granted = try await allowances.take(key, amount: Double(draw.micros), spec: Self.spec(draw.limit), now: now)
             } catch {
-                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                giveBackTaken()
                 throw error
             }
             guard granted else {
-                for (key, amount) in taken { allowances.giveBack(key, amount: Double(amount)) }
+                giveBackTaken()
                 return .denied(QuotaDenial(
                     metric: .costMonthly, limit: draw.limit.amountMicros,
                     retryAfter: TenantQuota.secondsToReset(.costMonthly, unixSeconds: unix), remaining: 0, window: 86_400 * 30))
             }
-            taken.append((key, draw.micros))
+            moneyTaken += 1
             if draw.held { held.append(.init(key: key, micros: draw.micros)) }
         }
         // A check that holds no money only asked whether any was left.
         for draw in money where !draw.held {
             allowances.giveBack(.init(tenantID: caller.tenantID, subject: .budget(draw.limit.budgetID), metric: .costMonthly, window: month), amount: 1)
         }
-        refreshIfDue(caller.tenantID, now: now)
         // A reservation only where a budget holds tokens or money back for it: with none, nothing is reserved.
         let holdsTokens = ask.tokens > 0 && !budgets.isEmpty
-        let id = holdsTokens || !held.isEmpty ? UUIDv7.make() : nil
-        let ttl = Self.nanoseconds(reservationTTL)
-        let crossed = tenants.withValue(caller.tenantID) { slot -> [QuotaWarnings.Warning] in
-            guard var state = slot else { return [] }
-            defer { slot = state }
-            if let id {
-                state.reserve(holdsTokens ? ask.tokens : 0, caller: caller, allowances: budgets, money: held, now: now, day: day, ttl: ttl, id: id)
-            }
-            return state.warnings(after: drawn, tenantID: caller.tenantID, unixSeconds: unix)
-        }
+        guard holdsTokens || !held.isEmpty else { return .admitted(reservation: nil) }
+        let id = UUIDv7.makeUnique()
+        let ttl = reservationNanoseconds
+        let crossed = tenants.withExisting(caller.tenantID) { state -> [QuotaWarnings.Warning] in
+            state.reserve(holdsTokens ? ask.tokens : 0, caller: caller, allowances: budgets, money: held, now: now, day: day, ttl: ttl, id: id)
+            return state.warnings(after: drawn, requests: false, tenantID: caller.tenantID, unixSeconds: unix)
+        } ?? []
         if let warnings { crossed.forEach(warnings.note) }
         return .admitted(reservation: id)
+    }
+
+    /// The global allowance `policy` draws on for `caller` on `day`.
+    static func key(_ policy: QuotaPolicy, caller: QuotaCaller, day: Int64) -> GlobalAllowances.Key {
+        .init(tenantID: caller.tenantID, subject: policy.subject, metric: policy.metric, window: TenantQuota.window(policy.metric, day: day))
     }
 
     static func spec(_ policy: QuotaPolicy) -> GlobalAllowances.Spec {
@@ -199,15 +227,13 @@ public final class QuotaEngine: Sendable {
     ) {
         let eventDay = UTCCalendar.day(unixSeconds: Int64(occurredAt.timeIntervalSince1970.rounded(.down)))
         let now = Self.monotonicNanoseconds()
-        let (settled, budgets, limits) = tenants.withValue(tenantID) { slot -> (TenantQuota.Reservation?, [QuotaPolicy], [SpendLimit]) in
-            guard var state = slot else { return (nil, [], []) }
-            defer { slot = state }
+        let (settled, budgets, limits) = tenants.withExisting(tenantID) { state -> (TenantQuota.Reservation?, [QuotaPolicy], [SpendLimit]) in
             state.lastSeen = now
             let settled = state.record(tokens: tokens, principalID: principalID, reservation: reservation, eventDay: eventDay)
             let caller = QuotaCaller(tenantID: tenantID, principalID: principalID ?? UsageTotals.nobody, apiKeyID: nil)
             return (settled, state.policies.filter { $0.metric.isTokens && caller.applies($0.subject) },
                     state.spend.limits.filter { $0.applies(to: costCenter) })
-        }
+        } ?? (nil, [], [])
         settleMoney(tenantID: tenantID, held: settled?.money, limits: limits, costMicros: costMicros ?? 0, eventDay: eventDay, now: now)
         // A reservation that held only money leaves the tokens to be charged as they are.
         if let settled, !settled.allowances.isEmpty {
@@ -356,35 +382,55 @@ public final class QuotaEngine: Sendable {
         }
     }
 
-    /// Rereads an active tenant's token totals in the background every `refreshInterval`, so
-    /// usage committed by other instances counts here too.
-    private func refreshIfDue(_ tenantID: UUID, now: UInt64) {
-        let interval = Self.nanoseconds(refreshInterval)
-        let due = tenants.withValue(tenantID) { slot -> Bool in
-            guard let state = slot, state.recordedDuringRefresh == nil, now >= state.refreshedAt, now - state.refreshedAt >= interval,
-                // Only totals a limit or the status shows are worth reading again.
-                state.policies.contains(where: { $0.metric.isTokens || $0.metric.isGauge })
-            else { return false }
-            slot?.refreshedAt = now
-            slot?.recordedDuringRefresh = [:]
-            return true
+    /// Rereads the token totals and storage gauges of every tenant checked or charged since its
+    /// last read, so usage (and reports) other instances committed count here too — in one
+    /// statement for each, however many tenants are active. - Returns: how many were read.
+    @discardableResult
+    public func refreshActive() async throws -> Int {
+        var due: [UUID] = []
+        tenants.forEachShard { states in
+            var marked: [UUID] = []
+            for (id, state) in states where state.refreshDue { marked.append(id) }
+            let now = Self.monotonicNanoseconds()
+            for id in marked { states[id]?.startRefresh(now: now) }
+            due += marked
         }
-        guard due else { return }
-        Task {
-            let totals = try? await UsageTotals.load(platform, tenantID: tenantID, day: UTCCalendar.day(unixSeconds: Self.unixSeconds()))
-            let gauges = try? await StorageGauges.load(platform, tenantID: tenantID)
-            self.tenants.withValue(tenantID) { slot in
-                guard var state = slot else { return }
-                defer { slot = state }
+        guard !due.isEmpty else { return 0 }
+        var start = 0
+        while start < due.count {
+            let chunk = Array(due[start..<min(start + 5_000, due.count)])
+            do {
+                let day = UTCCalendar.day(unixSeconds: Self.unixSeconds())
+                let totals = try await UsageTotals.load(platform, tenantIDs: chunk, day: day)
+                let gauges = try await StorageGauges.load(platform, tenantIDs: chunk)
+                finishRefresh(chunk, totals: totals, gauges: gauges)
+            } catch {
+                // The marks come off the unread ones too, so the next pass tries them again.
+                finishRefresh(Array(due[start...]), totals: [:], gauges: nil)
+                throw error
+            }
+            start += chunk.count
+        }
+        return due.count
+    }
+
+    private func finishRefresh(_ ids: [UUID], totals: [UUID: UsageTotals], gauges: [UUID: [QuotaMetric: Int64]]?) {
+        for id in ids {
+            tenants.withExisting(id) { state in
                 // Gauges other instances took reports for; this instance's own are already in.
-                if let gauges { state.gauges.merge(gauges) { _, read in read } }
+                if let gauges { state.gauges.merge(gauges[id] ?? [:]) { _, read in read } }
                 let during = state.recordedDuringRefresh ?? [:]
                 state.recordedDuringRefresh = nil
                 // The read saw everything committed before it began; what this instance recorded
                 // since may or may not be in it, so it is added again (erring towards "used").
-                if let totals, totals.day == state.day { totals.apply(to: &state, plus: during) }
+                if let read = totals[id], read.day == state.day { read.apply(to: &state, plus: during) }
             }
         }
+    }
+
+    /// `refreshActive` every `refreshInterval` (5 s by default), as a `PeriodicService`.
+    public func refreshService(logger: Logger) -> PeriodicService {
+        PeriodicService("quota totals refresh", every: refreshInterval, logger: logger) { try await self.refreshActive() }
     }
 
     // MARK: Status
@@ -397,7 +443,7 @@ public final class QuotaEngine: Sendable {
         let unix = Self.unixSeconds()
         let day = UTCCalendar.day(unixSeconds: unix)
         let (state, released) = tenants.withValue(tenantID) { slot -> (TenantQuota?, [(GlobalAllowances.Key, Int64)]) in
-            guard var state = slot else { return (nil, []) }
+            guard var state = slot.take() else { return (nil, []) }
             let released = state.sweep(now: now, day: day)
             slot = state
             return (state, released)

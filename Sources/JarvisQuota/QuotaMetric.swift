@@ -30,6 +30,25 @@ public enum QuotaMetric: String, Sendable, CaseIterable, Codable {
 
     /// An absolute amount reported by the owning service.
     public var isGauge: Bool { self == .storageDocuments || self == .storageVectors || self == .storageBytes }
+
+    // Compared and hashed by case: the defaults of a String-backed enum go through the raw string,
+    // which costs a string hash in every counter and allowance lookup of the hot path.
+    private var ordinal: UInt8 {
+        switch self {
+        case .requests: 0
+        case .tokensDaily: 1
+        case .tokensMonthly: 2
+        case .concurrentWorkflows: 3
+        case .storageDocuments: 4
+        case .storageVectors: 5
+        case .storageBytes: 6
+        case .costMonthly: 7
+        }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.ordinal == rhs.ordinal }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
 }
 
 /// Who a policy limits: the whole tenant, one principal, or one API key; or, for a hard-stop

@@ -57,4 +57,16 @@ public enum StorageGauges {
         }
         return gauges
     }
+
+    /// The gauges of many tenants in one statement (the background refresh's).
+    static func load(_ platform: Database, tenantIDs: [UUID]) async throws -> [UUID: [QuotaMetric: Int64]] {
+        let rows = try await platform.query(
+            "SELECT tenant_id, metric, value FROM storage_gauges WHERE tenant_id = ANY($1::uuid[])",
+            [TextArray(tenantIDs.map(\.lowercasedString))], idempotent: true)
+        var all: [UUID: [QuotaMetric: Int64]] = [:]
+        for row in rows.all {
+            if let metric = QuotaMetric(rawValue: try row.string("metric")) { all[try row.uuid("tenant_id"), default: [:]][metric] = Int64(try row.int("value")) }
+        }
+        return all
+    }
 }

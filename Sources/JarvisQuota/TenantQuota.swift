@@ -77,9 +77,12 @@ struct TenantQuota {
     }
 
     struct Reservation {
-        let keys: [CounterKey]
+        /// Whose tokens it holds (its counters: tenant and principal, daily and monthly, of `day`).
+        let principalID: UUID
+        let day: Int64
         /// The budget allowances it drew on.
         let allowances: [GlobalAllowances.Key]
+        /// Tokens held (0: it holds only money).
         let amount: Int64
         /// The hard-stop budgets' allowances it drew on, with the micro-units held of each.
         let money: [MoneyHold]
@@ -105,6 +108,8 @@ struct TenantQuota {
     var policiesStale = false
     var counters: [CounterKey: Counter] = [:]
     var reservations: [UUID: Reservation] = [:]
+    /// The open reservations in expiry order.
+    var expiries = ExpiryQueue()
     /// Storage gauges as last reported or read.
     var gauges: [QuotaMetric: Int64] = [:]
     /// Requests admitted here in the current second, per limited subject (for warnings).
@@ -138,6 +143,18 @@ struct TenantQuota {
         return max(end * 86_400 - unixSeconds, 1)
     }
 
+    /// Whether the token totals are due to be read again: checked or charged since the last read
+    /// began, no read running, and a limit (or the status) that shows them.
+    var refreshDue: Bool {
+        recordedDuringRefresh == nil && lastSeen > refreshedAt && policies.contains(where: { $0.metric.isTokens || $0.metric.isGauge })
+    }
+
+    /// Marks a read of the totals as started.
+    mutating func startRefresh(now: UInt64) {
+        refreshedAt = now
+        recordedDuringRefresh = [:]
+    }
+
     /// Reservations past their time: removed, with their counters released. - Returns: what
     /// they held of each budget allowance, to give back.
     mutating func sweep(now: UInt64, day: Int64) -> [(GlobalAllowances.Key, Int64)] {
@@ -149,17 +166,28 @@ struct TenantQuota {
         guard now >= nextSweep else { return [] }
         nextSweep = now + 1_000_000_000
         var released: [(GlobalAllowances.Key, Int64)] = []
-        for (id, reservation) in reservations where reservation.expires <= now {
+        for id in expiries.popDue(now: now) {
+            guard let reservation = reservations.removeValue(forKey: id) else { continue }
             release(reservation)
-            reservations[id] = nil
             released += reservation.allowances.map { ($0, reservation.amount) }
             released += reservation.money.map { ($0.key, $0.micros) }
         }
         return released
     }
 
+    /// Adds `tokens` to what the counters of `principalID`'s reservations on `day` hold (the
+    /// tenant's and the principal's, daily and monthly).
+    private mutating func hold(_ tokens: Int64, principalID: UUID, day: Int64) {
+        let month = UTCCalendar.month(day: day)
+        counters[CounterKey(subject: .tenant, metric: .tokensDaily, window: day), default: Counter()].reserved += tokens
+        counters[CounterKey(subject: .tenant, metric: .tokensMonthly, window: month), default: Counter()].reserved += tokens
+        counters[CounterKey(subject: .principal(principalID), metric: .tokensDaily, window: day), default: Counter()].reserved += tokens
+        counters[CounterKey(subject: .principal(principalID), metric: .tokensMonthly, window: month), default: Counter()].reserved += tokens
+    }
+
     private mutating func release(_ reservation: Reservation) {
-        for key in reservation.keys { counters[key, default: Counter()].reserved -= reservation.amount }
+        guard reservation.amount > 0 else { return }
+        hold(-reservation.amount, principalID: reservation.principalID, day: reservation.day)
     }
 
     /// The policies `ask` draws on for `caller`, each with the amount.
@@ -196,11 +224,12 @@ struct TenantQuota {
         }
     }
 
-    /// Limits this admission took to or past their warning share.
-    mutating func warnings(after drawn: [(QuotaPolicy, Int64)], tenantID: UUID, unixSeconds: Int64) -> [QuotaWarnings.Warning] {
+    /// Limits this admission took to or past their warning share: the request rates (counted as
+    /// the check is decided) or the token budgets (once its reservation is in the counters).
+    mutating func warnings(after drawn: [(QuotaPolicy, Int64)], requests: Bool, tenantID: UUID, unixSeconds: Int64) -> [QuotaWarnings.Warning] {
         var crossed: [QuotaWarnings.Warning] = []
         let day = UTCCalendar.day(unixSeconds: unixSeconds)
-        for (policy, amount) in drawn where policy.limit > 0 {
+        for (policy, amount) in drawn where policy.limit > 0 && (policy.metric == .requests) == requests {
             let used: Int64
             if policy.metric == .requests {
                 var current = requestsThisSecond[policy.subject] ?? (unixSeconds, 0)
@@ -236,16 +265,10 @@ struct TenantQuota {
         _ tokens: Int64, caller: QuotaCaller, allowances: [GlobalAllowances.Key], money: [MoneyHold], now: UInt64, day: Int64, ttl: UInt64,
         id: UUID
     ) {
-        var keys: [CounterKey] = []
-        if tokens > 0 {
-            for subject in [QuotaSubject.tenant, .principal(caller.principalID)] {
-                for metric in [QuotaMetric.tokensDaily, .tokensMonthly] {
-                    keys.append(CounterKey(subject: subject, metric: metric, window: Self.window(metric, day: day)))
-                }
-            }
-        }
-        for key in keys { counters[key, default: Counter()].reserved += tokens }
-        reservations[id] = Reservation(keys: keys, allowances: allowances, amount: tokens, money: money, expires: now + ttl)
+        if tokens > 0 { hold(tokens, principalID: caller.principalID, day: day) }
+        reservations[id] = Reservation(principalID: caller.principalID, day: day, allowances: allowances, amount: tokens, money: money, expires: now + ttl)
+        expiries.append(id, expires: now + ttl)
+        expiries.compact(open: reservations.count) { reservations[$0] != nil }
     }
 
     /// Counts used tokens (from a committed usage event) and settles its reservation, if open.

@@ -11,11 +11,13 @@ public enum UUIDv7 {
 
     public static func make(now: Date = Date()) -> UUID {
         let wallMillis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
+        // One draw of random bytes, on the stack: this runs for every reservation of the hot path.
+        var uuid = zero
+        withUnsafeMutableBytes(of: &uuid) { SecureRandom.fill($0) }
         let (millis, counter) = state.withLock { s -> (UInt64, UInt16) in
             if wallMillis > s.millis {
                 // A random start leaves room to count up within the millisecond.
-                let start = SecureRandom.bytes(2)
-                s = (wallMillis, (UInt16(start[0]) << 8 | UInt16(start[1])) & 0x03FF)
+                s = (wallMillis, (UInt16(uuid.6) << 8 | UInt16(uuid.7)) & 0x03FF)
             } else if s.counter < 0x0FFF {
                 s.counter += 1
             } else {
@@ -23,15 +25,65 @@ public enum UUIDv7 {
             }
             return (s.millis, s.counter)
         }
-        var bytes = SecureRandom.bytes(16)
-        for i in 0..<6 { bytes[i] = UInt8((millis >> UInt64(8 * (5 - i))) & 0xFF) }
-        bytes[6] = 0x70 | UInt8((counter >> 8) & 0x0F)
-        bytes[7] = UInt8(counter & 0xFF)
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        return UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-        ))
+        stamp(&uuid, millis: millis)
+        uuid.6 = 0x70 | UInt8((counter >> 8) & 0x0F)
+        uuid.7 = UInt8(counter & 0xFF)
+        uuid.8 = 0x80 | (uuid.8 & 0x3F)
+        return UUID(uuid: uuid)
+    }
+
+    /// A version-7 id that is unique (within the process by construction, across processes by 64
+    /// random-looking bits) and time-ordered, but predictable to whoever knows the process's seed:
+    /// for ids that grant nothing by being known, made too often for `RAND_bytes` (a quota
+    /// reservation per check).
+    public static func makeUnique(now: Date = Date()) -> UUID {
+        let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
+        let n = sequence.add(1, ordering: .relaxed).newValue
+        // A bijection of the counter under the seed: distinct counters give distinct bits.
+        let bits = mix(n &+ seed)
+        let high = bits >> 52  // 12 bits beside the version
+        var uuid = zero
+        stamp(&uuid, millis: millis)
+        uuid.6 = 0x70 | UInt8(truncatingIfNeeded: high >> 8) & 0x0F
+        uuid.7 = UInt8(truncatingIfNeeded: high)
+        // The variant's two bits, then the counter's 52 low mixed bits and 10 more of the counter itself.
+        uuid.8 = 0x80 | UInt8(truncatingIfNeeded: n >> 4) & 0x3F
+        uuid.9 = UInt8(truncatingIfNeeded: (n << 4) | (bits >> 48) & 0x0F)
+        uuid.10 = UInt8(truncatingIfNeeded: bits >> 40)
+        uuid.11 = UInt8(truncatingIfNeeded: bits >> 32)
+        uuid.12 = UInt8(truncatingIfNeeded: bits >> 24)
+        uuid.13 = UInt8(truncatingIfNeeded: bits >> 16)
+        uuid.14 = UInt8(truncatingIfNeeded: bits >> 8)
+        uuid.15 = UInt8(truncatingIfNeeded: bits)
+        return UUID(uuid: uuid)
+    }
+
+    private typealias Bytes = (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
+    private static let zero: Bytes = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    /// The 48-bit big-endian millisecond timestamp a version-7 id starts with.
+    private static func stamp(_ uuid: inout Bytes, millis: UInt64) {
+        uuid.0 = UInt8(truncatingIfNeeded: millis >> 40)
+        uuid.1 = UInt8(truncatingIfNeeded: millis >> 32)
+        uuid.2 = UInt8(truncatingIfNeeded: millis >> 24)
+        uuid.3 = UInt8(truncatingIfNeeded: millis >> 16)
+        uuid.4 = UInt8(truncatingIfNeeded: millis >> 8)
+        uuid.5 = UInt8(truncatingIfNeeded: millis)
+    }
+
+    private static let sequence = Atomic<UInt64>(0)
+    private static let seed: UInt64 = {
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) { SecureRandom.fill($0) }
+        return value
+    }()
+
+    /// SplitMix64's finalizer: invertible, so it never maps two inputs to one output.
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// The creation time a version-7 id carries (millisecond precision), or nil for other ids.

@@ -346,4 +346,38 @@ import Testing
             #expect(engine.tenantCount == 1)
         }
     }
+
+    /// Usage committed through another instance reaches this one's counters at its next refresh
+    /// pass — one read for all tenants active since the last pass, none for idle ones.
+    @Test func aRefreshPassReadsTheTotalsOfActiveTenantsOnly() async throws {
+        try await Fixture.withAPI { api in
+            let engine = QuotaEngine(platform: Fixture.platform, refreshInterval: .seconds(3600))
+            var tenants: [(API.Seeded, QuotaCaller)] = []
+            for name in ["qref-a", "qref-b"] {
+                let t = try await api.seedTenant(prefix: name)
+                _ = try await QuotaTests.policy(api, t, ["metric": "tokens_monthly", "limit": 1_000_000])
+                tenants.append((t, QuotaCaller(
+                    tenantID: try #require(UUID(uuidString: t.tenantID)), principalID: try #require(UUID(uuidString: t.adminID)), apiKeyID: nil)))
+            }
+            for (_, caller) in tenants { _ = try await engine.admit(QuotaAsk(requests: 1), caller: caller) }
+            #expect(try await engine.refreshActive() == 2, "both were checked since they were loaded")
+            #expect(try await engine.refreshActive() == 0, "nothing checked since the last pass")
+            // Both use tokens through the shared application (another instance, to this engine).
+            for (t, _) in tenants {
+                let stored = try await api.post("/v1/usage", [
+                    "idempotency_key": "ref-\(t.slug)", "principal_id": t.adminID, "model": "gpt-x", "input_tokens": 700, "output_tokens": 77,
+                    "status": "success",
+                ], key: t.adminKey)
+                #expect(stored.status == .ok, "\(stored.text)")
+            }
+            let used = { (caller: QuotaCaller) async throws -> Int64? in
+                try await engine.status(tenantID: caller.tenantID).first { $0.policy.metric == .tokensMonthly }?.used
+            }
+            // Only the first is checked again: only it is read again.
+            _ = try await engine.admit(QuotaAsk(requests: 1), caller: tenants[0].1)
+            #expect(try await engine.refreshActive() == 1)
+            #expect(try await used(tenants[0].1) == 777)
+            #expect(try await used(tenants[1].1) == 0)
+        }
+    }
 }

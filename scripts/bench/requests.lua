@@ -1,6 +1,6 @@
 -- wrk script: cycles through requests built once at start, so wrk spends as little per request
 -- on every figure (the baseline uses it too). Environment:
---   BENCH_KIND   baseline | baseline_post | check | check_quota | check_batch | authz | resolve_prompt | resolve_flags
+--   BENCH_KIND   baseline | baseline_post | check | check_quota_draw | check_quota | check_batch | authz | resolve_prompt | resolve_flags
 --                | usage | usage_batch | admin_write | flood (never-issued credentials on /v1/authz)
 --   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
 --   BENCH_ADMIN  the bearer credential that calls /v1/check (or /v1/resolve)
@@ -31,6 +31,10 @@ for i = 1, count do
   elseif kind == "check" then
     prebuilt[i] = wrk.format("POST", "/v1/check", json,
       '{"credential":"' .. key(i) .. '","permission":"' .. permissions[i % #permissions + 1] .. '"}')
+  elseif kind == "check_quota_draw" then
+    -- The request draw alone: one request from the tenant's rate, nothing reserved.
+    prebuilt[i] = wrk.format("POST", "/v1/check", json,
+      '{"credential":"' .. key(i) .. '","permission":"documents:read","quota":{"requests":1}}')
   elseif kind == "check_quota" then
     prebuilt[i] = wrk.format("POST", "/v1/check", json,
       '{"credential":"' .. key(i) .. '","permission":"documents:read","quota":{"requests":1,"tokens_estimate":100}}')

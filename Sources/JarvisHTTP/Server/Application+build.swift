@@ -240,7 +240,8 @@ public struct JarvisApplication: Sendable {
         // Shut down in reverse: spans still go out after everything else has stopped.
         (spanExporter.map { [$0.service(logger: logger)] as [any Service] } ?? []) + [
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
-            signingKeys.service, legacyKeys.service(logger: logger), securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), quotas.evictionService(logger: logger), warnings.service,
+            signingKeys.service, legacyKeys.service(logger: logger), securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), quotas.evictionService(logger: logger), quotas.refreshService(logger: logger),
+            warnings.service,
             rollouts.service, budgetAlerts.service,
         ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),

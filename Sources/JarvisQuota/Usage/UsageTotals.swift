@@ -37,6 +37,33 @@ struct UsageTotals {
         return totals
     }
 
+    /// The totals of many tenants in one statement (the background refresh's). Tenants without
+    /// usage this month get empty totals.
+    static func load(_ platform: Database, tenantIDs: [UUID], day: Int64) async throws -> [UUID: UsageTotals] {
+        let rows = try await platform.query(
+            """
+            SELECT tenant_id, principal_id,
+                   COALESCE(sum(input_tokens + output_tokens) FILTER (WHERE day = $2::date), 0) AS today,
+                   COALESCE(sum(input_tokens + output_tokens), 0) AS month
+            FROM usage_daily
+            WHERE tenant_id = ANY($1::uuid[]) AND day BETWEEN $3::date AND $2::date
+            GROUP BY tenant_id, principal_id
+            """, [TextArray(tenantIDs.map(\.lowercasedString)), date(day), date(UTCCalendar.firstDay(month: UTCCalendar.month(day: day)))],
+            idempotent: true)
+        var all: [UUID: UsageTotals] = [:]
+        for id in tenantIDs { all[id] = UsageTotals(day: day) }
+        for row in rows.all {
+            let tenant = try row.uuid("tenant_id")
+            let principal = try row.uuid("principal_id")
+            let today = Int64(try row.int("today"))
+            let month = Int64(try row.int("month"))
+            all[tenant]?.tenantDay += today
+            all[tenant]?.tenantMonth += month
+            if principal != nobody { all[tenant]?.principals[principal] = (today, month) }
+        }
+        return all
+    }
+
     /// Sets the state's used counts to these totals, plus `extra` recorded meanwhile.
     func apply(to state: inout TenantQuota, plus extra: [TenantQuota.CounterKey: Int64] = [:]) {
         let month = UTCCalendar.month(day: day)
