@@ -295,6 +295,8 @@ ratio login_vs_baseline_ratio login baseline
 ratio login_unknown_vs_wrong_password_ratio login_unknown_email login_wrong_password
 echo "bench server_rss_after_run $(($(rss) / 1024 / 1024)) MiB"
 
+. "$ROOT/scripts/bench/allowance-traffic.sh"
+
 # Ingestion without rating, on a second server of the same build and database, for the ratio.
 log "usage ingestion with rating off (a second server)"
 JARVIS_PORT=$((PORT + 1)) LOG_LEVEL=error JARVIS_USAGE_RATING_OFF=1 JARVIS_DB_POOL_SIZE=16 JARVIS_PLATFORM_DB_POOL_SIZE=16 \

@@ -33,6 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var planQuotas: PlanQuotas = .none
     /// How long a token reservation waits for its usage report before it is released.
     public var reservationTTL: Duration = .seconds(900)
+    /// How often each instance gives back and tops up its shares of the global limits: longer
+    /// means fewer database writes and larger holdings per instance.
+    public var allowanceInterval: Duration = .milliseconds(100)
     /// Lets webhooks reach loopback addresses (tests, or a receiver on the same host); never other private ones.
     public var webhookAllowLoopback = false
     /// Per-connection timeouts and header limits, and the shutdown grace period.
@@ -105,6 +108,7 @@ public struct ServerConfiguration: Sendable {
             throw .invalid("JARVIS_PLAN_QUOTAS", "\(error)")
         }
         configuration.reservationTTL = try settings.seconds("JARVIS_RESERVATION_TTL_SECONDS", 900, 1...86_400)
+        configuration.allowanceInterval = .milliseconds(try settings.integer("JARVIS_QUOTA_ALLOWANCE_INTERVAL_MS", 100, 10...10_000))
         configuration.webhookAllowLoopback = try settings.flag("JARVIS_WEBHOOK_ALLOW_LOOPBACK")
         configuration.connections.headerTimeout = try settings.seconds("JARVIS_HTTP_HEADER_TIMEOUT_SECONDS", 10, 1...3600)
         configuration.connections.bodyTimeout = try settings.seconds("JARVIS_HTTP_BODY_TIMEOUT_SECONDS", 30, 1...3600)

@@ -2,6 +2,7 @@ internal import Foundation
 public import JarvisStore
 public import Logging
 internal import JarvisCache
+internal import Metrics
 
 /// This instance's share of each global limit (`quota_allowances`). A check spends from the
 /// local allowance in memory; when it runs dry the instance takes more from PostgreSQL (one
@@ -17,6 +18,15 @@ public final class GlobalAllowances: Sendable {
         let subject: QuotaSubject
         let metric: QuotaMetric
         let window: Int64
+
+        /// The order rows are locked in: any total order works, as long as every instance uses it.
+        static func lockOrder(_ a: Key, _ b: Key) -> Bool {
+            if a.tenantID != b.tenantID { return a.tenantID.uuidString < b.tenantID.uuidString }
+            let (subjectA, subjectB) = (a.subject.kind.rawValue + (a.subject.id?.uuidString ?? ""), b.subject.kind.rawValue + (b.subject.id?.uuidString ?? ""))
+            if subjectA != subjectB { return subjectA < subjectB }
+            if a.metric != b.metric { return a.metric.rawValue < b.metric.rawValue }
+            return a.window < b.window
+        }
     }
 
     /// What the global row needs to know of the policy: the bucket's rate and size, or the budget.
@@ -33,9 +43,27 @@ public final class GlobalAllowances: Sendable {
         var lastUsed: UInt64
         /// No more to take until then (the global limit was reached).
         var dryUntil: UInt64 = 0
+        /// When a take last came back short: a request rate that ran dry this recently is
+        /// contended, and is topped up by the background pass only (see `take`).
+        var lastDry: UInt64 = 0
         /// A surplus the background pass is giving back to the global row right now: until that
         /// lands there, a take may find the row short by it, which is no reason to call the limit dry.
         var returning: Double = 0
+        /// Held beyond a changed policy's need: goes back at the next pass.
+        var pendingReturn: Double = 0
+
+        /// The policy changed: hold no more than the new need — a lowered limit must not be
+        /// outspent by what was taken under the old one. A budget's excess goes back at the next
+        /// pass (the row counts it as handed out); a request rate's is dropped (its bucket refills
+        /// by itself, and would only be filled to its new burst at once).
+        mutating func adopt(_ spec: Spec, want newWant: Double, metric: QuotaMetric) {
+            self.spec = spec
+            want = newWant
+            if tokens > newWant {
+                if metric != .requests { pendingReturn += tokens - newWant }
+                tokens = newWant
+            }
+        }
     }
 
     let platform: Database
@@ -45,12 +73,18 @@ public final class GlobalAllowances: Sendable {
     private let locals = ShardedMap<Key, Local>(minimumShards: 16)
     /// One take from PostgreSQL per limit at a time.
     private let takes = SingleFlight<Key, Void>()
+    /// The takes of checks that ran short, many limits per statement.
+    private let batcher: GrantBatcher
 
     public init(platform: Database, logger: Logger, interval: Duration = .milliseconds(100)) {
         self.platform = platform
         self.logger = logger
         self.interval = interval
+        batcher = GrantBatcher { [platform] requests in try await Self.grant(requests, on: platform) }
     }
+
+    /// How long a request rate that ran dry counts as contended: ten intervals.
+    var contention: UInt64 { UInt64(intervalSeconds * 1e10) }
 
     var intervalSeconds: Double { Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18 }
 
@@ -64,8 +98,8 @@ public final class GlobalAllowances: Sendable {
     /// without the cost of an async call. - Returns: nil when it does not (call `take`).
     func takeHeld(_ key: Key, amount: Double, spec: Spec, now: UInt64) -> Bool? {
         locals.withExisting(key) { local -> Bool? in
+            if local.spec != spec { local.adopt(spec, want: initialWant(spec, metric: key.metric, amount: amount), metric: key.metric) }
             guard local.tokens >= amount else { return nil }
-            local.spec = spec
             local.lastUsed = now
             local.tokens -= amount
             local.spentSinceTick += amount
@@ -81,7 +115,7 @@ public final class GlobalAllowances: Sendable {
             let step = locals.withValue(key) { slot -> Step in
                 var local = slot ?? Local(spec: spec, want: initialWant(spec, metric: key.metric, amount: amount), lastUsed: now)
                 defer { slot = local }
-                local.spec = spec
+                if local.spec != spec { local.adopt(spec, want: initialWant(spec, metric: key.metric, amount: amount), metric: key.metric) }
                 local.lastUsed = now
                 if local.tokens >= amount {
                     local.tokens -= amount
@@ -89,6 +123,13 @@ public final class GlobalAllowances: Sendable {
                     return .done(true)
                 }
                 if local.dryUntil > now && !takes.isRunning(key) { return .done(false) }
+                // A request rate at its edge: the background pass tops it up every interval, in one
+                // statement with every other limit. Asking the database here as well, per check,
+                // would queue each refused check behind a round trip (and a commit) and load the
+                // database with one statement per check; refusing at once errs towards refusing,
+                // for at most an interval, never towards admitting. (Budgets do not refill by
+                // themselves, so they still ask: what is given back elsewhere may be theirs.)
+                if key.metric == .requests && local.lastDry > 0 && now < local.lastDry + contention { return .done(false) }
                 return .topUp(max(local.want, amount) - local.tokens)
             }
             switch step {
@@ -128,18 +169,39 @@ public final class GlobalAllowances: Sendable {
     }
 
     private func topUp(_ key: Key, spec: Spec, wanted: Double) async throws {
-        let granted = try await grant([(key, spec, 0, wanted)]).first ?? 0
+        let granted = try await batcher.grant((key, spec, 0, wanted))
         let now = QuotaEngine.monotonicNanoseconds()
         locals.withValue(key) { slot in
             slot?.tokens += granted
             // Less than asked: the limit is spent for now; do not ask again before the next pass
             // (unless a surplus of ours is still on its way back to the row).
-            if granted < wanted && (slot?.returning ?? 0) <= 0 { slot?.dryUntil = now + UInt64(intervalSeconds * 1e9) }
+            if granted < wanted && (slot?.returning ?? 0) <= 0 {
+                slot?.dryUntil = now + UInt64(intervalSeconds * 1e9)
+                slot?.lastDry = now
+            }
         }
     }
 
+    /// The database traffic the allowances cost: statements, and limits (rows of
+    /// `quota_allowances`) written by them.
+    static let traffic = (
+        statements: Counter(label: "jarvis_quota_allowance_statements_total"),
+        rows: Counter(label: "jarvis_quota_allowance_rows_total")
+    )
+
     /// One round trip for many limits. - Returns: the grant of each, in order.
     private func grant(_ requests: [(Key, Spec, Double, Double)]) async throws -> [Double] {
+        try await Self.grant(requests, on: platform)
+    }
+
+    /// One round trip for many limits, their rows locked in one order (tenant, subject, metric,
+    /// window) whoever sends them, so instances granting overlapping sets never deadlock.
+    /// - Returns: the grant of each, in the order given.
+    static func grant(_ given: [(Key, Spec, Double, Double)], on platform: Database) async throws -> [Double] {
+        traffic.statements.increment()
+        traffic.rows.increment(by: given.count)
+        let order = given.indices.sorted { Key.lockOrder(given[$0].0, given[$1].0) }
+        let requests = order.map { given[$0] }
         func column(_ value: ((Key, Spec, Double, Double)) -> String) -> TextArray { TextArray(requests.map(value)) }
         let rows = try await platform.query(
             """
@@ -152,7 +214,10 @@ public final class GlobalAllowances: Sendable {
              column { ($0.0.subject.id ?? UsageTotals.nobody).lowercasedString }, column { $0.0.metric.rawValue },
              column { String($0.0.window) }, column { String($0.1.rate) }, column { String($0.1.limit) },
              column { String($0.2) }, column { String($0.3) }])
-        return try rows.all.map { Double(try $0.string("granted")) ?? 0 }
+        let sorted = try rows.all.map { Double(try $0.string("granted")) ?? 0 }
+        var granted = [Double](repeating: 0, count: given.count)
+        for (position, index) in order.enumerated() where position < sorted.count { granted[index] = sorted[position] }
+        return granted
     }
 
     /// Sets each local allowance's need from its recent pace; drops idle ones. - Returns: what to
@@ -162,7 +227,7 @@ public final class GlobalAllowances: Sendable {
         var plan: [(Key, Spec, Double, Double)] = []
         for (key, var local) in all where !takes.isRunning(key) {
             if now > local.lastUsed, now - local.lastUsed > idle {
-                if local.tokens > 0 { plan.append((key, local.spec, local.tokens, 0)) }
+                if local.tokens + local.pendingReturn > 0 { plan.append((key, local.spec, local.tokens + local.pendingReturn, 0)) }
                 all[key] = nil
                 continue
             }
@@ -173,16 +238,20 @@ public final class GlobalAllowances: Sendable {
             if key.metric != .requests { local.want = local.want.rounded(.up) }
             local.spentSinceTick = 0
             // Hysteresis: only a holding well above or below the need is worth a round trip.
+            var returned = local.pendingReturn
+            var wanted = 0.0
+            local.pendingReturn = 0
             let surplus = local.tokens - local.want
             if local.tokens > 2 * local.want, surplus >= 1 {
                 local.tokens -= surplus
-                local.returning += surplus
+                returned += surplus
                 // What goes back is there to take again: the limit is not dry for this instance.
                 local.dryUntil = 0
-                plan.append((key, local.spec, surplus, 0))
             } else if local.tokens < local.want / 2, local.want - local.tokens >= 1 {
-                plan.append((key, local.spec, 0, local.want - local.tokens))
+                wanted = local.want - local.tokens
             }
+            local.returning += returned
+            if returned > 0 || wanted > 0 { plan.append((key, local.spec, returned, wanted)) }
             all[key] = local
         }
         return plan
@@ -207,6 +276,7 @@ public final class GlobalAllowances: Sendable {
                 locals.withValue(key) { slot in
                     slot?.tokens += got
                     slot?.dryUntil = got < wanted ? now + UInt64(intervalSeconds * 1e9) : 0
+                    if got < wanted { slot?.lastDry = now }
                 }
             }
         } catch {

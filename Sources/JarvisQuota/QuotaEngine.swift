@@ -37,14 +37,14 @@ public final class QuotaEngine: Sendable {
 
     public init(
         platform: Database, plans: PlanQuotas = .none, reservationTTL: Duration = .seconds(900), refreshInterval: Duration = .seconds(5),
-        logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil, changes: ChangeFeed? = nil,
+        allowanceInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "jarvis.quota"), warnings: QuotaWarnings? = nil, changes: ChangeFeed? = nil,
         spendLimits: (any SpendLimitSource)? = nil
     ) {
         self.spendLimits = spendLimits
         self.platform = platform
         directory = Tenants(platform: platform)
         self.warnings = warnings
-        allowances = GlobalAllowances(platform: platform, logger: logger)
+        allowances = GlobalAllowances(platform: platform, logger: logger, interval: allowanceInterval)
         self.plans = plans
         self.reservationTTL = reservationTTL
         self.refreshInterval = refreshInterval

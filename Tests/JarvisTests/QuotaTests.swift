@@ -96,6 +96,26 @@ import Testing
         }
     }
 
+    /// A lowered rate applies at once: what the instance took under the old one is not spent.
+    @Test func aLoweredRateLimitIsNotOutspentByWhatWasHeldUnderTheOldOne() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "qlow")
+            let id = try await Self.policy(api, t, ["metric": "requests", "limit": 1_000, "burst": 1_000])
+            let (_, key) = try await api.principal(in: t, role: "viewer")
+            // The instance takes a share of 1,000/s (a fifth of it) on the first check.
+            #expect(try await Self.check(api, t, credential: key, quota: ["requests": 1]).json["allowed"] as? Bool == true)
+            let lowered = try await api.patch("/v1/tenants/\(t.slug)/quotas/\(id)", ["limit": 1, "burst": 2], key: t.adminKey)
+            #expect(lowered.status == .ok, "\(lowered.text)")
+            var admitted = 0
+            for _ in 0..<20 where try await Self.check(api, t, credential: key, quota: ["requests": 1]).json["allowed"] as? Bool == true {
+                admitted += 1
+            }
+            // At most the one token the instance keeps of its share, the new bucket's 2, and what
+            // 1/s refills while the 20 checks run (well under a second); not the ~200 held before.
+            #expect(admitted >= 1 && admitted <= 4, "admitted \(admitted) of 20 after lowering the limit to 1/s")
+        }
+    }
+
     @Test func usageSettlesReservationsAndRepeatedKeysCountOnce() async throws {
         try await Fixture.withAPI { api in
             let t = try await api.seedTenant(prefix: "qset")

@@ -101,8 +101,8 @@ public struct JarvisApplication: Sendable {
         securityAlerts = SecurityAlerts(platform: platform, logger: logger)
         auditSealer = AuditSealer(platform: platform, logger: logger)
         quotas = QuotaEngine(
-            platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL, logger: logger,
-            warnings: warnings, changes: changes, spendLimits: budgets)
+            platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL,
+            allowanceInterval: configuration.allowanceInterval, logger: logger, warnings: warnings, changes: changes, spendLimits: budgets)
         usage = UsageWriter(platform: platform, engine: quotas, logger: logger, rating: !configuration.usageRatingOff)
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
