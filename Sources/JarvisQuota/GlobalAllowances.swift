@@ -94,17 +94,17 @@ public final class GlobalAllowances: Sendable {
         return min(spec.limit, max(amount, (spec.limit / 50).rounded(.up), 1))
     }
 
-    /// Spends `amount` of `key`'s limit if this instance holds it already — the common case,
-    /// without the cost of an async call. - Returns: nil when it does not (call `take`).
-    func takeHeld(_ key: Key, amount: Double, spec: Spec, now: UInt64) -> Bool? {
-        locals.withExisting(key) { local -> Bool? in
+    /// Spends `amount` of `key`'s limit if this instance's share holds it — the common case,
+    /// without the cost of an async call. - Returns: false when it does not (then call `take`).
+    func takeHeld(_ key: Key, amount: Double, spec: Spec, now: UInt64) -> Bool {
+        locals.withExisting(key) { local -> Bool in
             if local.spec != spec { local.adopt(spec, want: initialWant(spec, metric: key.metric, amount: amount), metric: key.metric) }
-            guard local.tokens >= amount else { return nil }
+            guard local.tokens >= amount else { return false }
             local.lastUsed = now
             local.tokens -= amount
             local.spentSinceTick += amount
             return true
-        } ?? nil
+        } ?? false
     }
 
     /// Spends `amount` of `key`'s limit. - Returns: false when the limit has nothing left for it.

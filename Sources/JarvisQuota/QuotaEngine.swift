@@ -143,8 +143,8 @@ public final class QuotaEngine: Sendable {
             let granted: Bool
             do {
                 let spec = Self.spec(policy)
-                if let held = allowances.takeHeld(key, amount: Double(amount), spec: spec, now: now) {
-                    granted = held
+                if allowances.takeHeld(key, amount: Double(amount), spec: spec, now: now) {
+                    granted = true
                 } else {
                     granted = try await allowances.take(key, amount: Double(amount), spec: spec, now: now)
                 }
