@@ -189,11 +189,6 @@ public final class GlobalAllowances: Sendable {
         rows: Counter(label: "jarvis_quota_allowance_rows_total")
     )
 
-    /// One round trip for many limits. - Returns: the grant of each, in order.
-    private func grant(_ requests: [(Key, Spec, Double, Double)]) async throws -> [Double] {
-        try await Self.grant(requests, on: platform)
-    }
-
     /// One round trip for many limits, their rows locked in one order (tenant, subject, metric,
     /// window) whoever sends them, so instances granting overlapping sets never deadlock.
     /// - Returns: the grant of each, in the order given.
@@ -271,7 +266,7 @@ public final class GlobalAllowances: Sendable {
             }
         }
         do {
-            let granted = try await grant(plan)
+            let granted = try await Self.grant(plan, on: platform)
             for ((key, _, _, wanted), got) in zip(plan, granted) where wanted > 0 {
                 locals.withValue(key) { slot in
                     slot?.tokens += got

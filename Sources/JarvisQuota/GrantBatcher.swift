@@ -48,9 +48,8 @@ final class GrantBatcher: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 let granted = try await send(batch.map(\.request))
-                for (waiting, amount) in zip(batch, granted + Array(repeating: 0, count: max(0, batch.count - granted.count))) {
-                    waiting.continuation.resume(returning: amount)
-                }
+                // Every waiter is resumed, even if the answer came back short (nothing granted).
+                for (index, waiting) in batch.enumerated() { waiting.continuation.resume(returning: index < granted.count ? granted[index] : 0) }
             } catch {
                 for waiting in batch { waiting.continuation.resume(throwing: error) }
             }

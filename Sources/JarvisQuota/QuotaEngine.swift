@@ -442,12 +442,10 @@ public final class QuotaEngine: Sendable {
         let now = Self.monotonicNanoseconds()
         let unix = Self.unixSeconds()
         let day = UTCCalendar.day(unixSeconds: unix)
-        let (state, released) = tenants.withValue(tenantID) { slot -> (TenantQuota?, [(GlobalAllowances.Key, Int64)]) in
-            guard var state = slot.take() else { return (nil, []) }
+        let (state, released) = tenants.withExisting(tenantID) { state -> (TenantQuota?, [(GlobalAllowances.Key, Int64)]) in
             let released = state.sweep(now: now, day: day)
-            slot = state
             return (state, released)
-        }
+        } ?? (nil, [])
         for (key, amount) in released { allowances.giveBack(key, amount: Double(amount)) }
         guard let state else { return [] }
         let leases = state.policies.contains { $0.metric == .concurrentWorkflows } ? try await LeaseStore.live(platform, tenantID: tenantID) : nil

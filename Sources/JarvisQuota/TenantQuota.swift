@@ -86,7 +86,6 @@ struct TenantQuota {
         let amount: Int64
         /// The hard-stop budgets' allowances it drew on, with the micro-units held of each.
         let money: [MoneyHold]
-        let expires: UInt64
     }
 
     struct MoneyHold {
@@ -266,7 +265,7 @@ struct TenantQuota {
         id: UUID
     ) {
         if tokens > 0 { hold(tokens, principalID: caller.principalID, day: day) }
-        reservations[id] = Reservation(principalID: caller.principalID, day: day, allowances: allowances, amount: tokens, money: money, expires: now + ttl)
+        reservations[id] = Reservation(principalID: caller.principalID, day: day, allowances: allowances, amount: tokens, money: money)
         expiries.append(id, expires: now + ttl)
         expiries.compact(open: reservations.count) { reservations[$0] != nil }
     }
