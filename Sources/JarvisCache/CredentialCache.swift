@@ -11,6 +11,15 @@ internal import Synchronization
 /// tenant's entries go when the change feed says it changed, everything when it says anything may
 /// have; and a load that began before such a change is not stored after it (epochs).
 ///
+/// Renewal: a key in use is renewed once it is past half its `maxAge` (plus a spread taken from
+/// its digest, so keys loaded together are not renewed together), while its entry keeps answering.
+/// While the change feed has delivered without a break since the entry was last validated, every
+/// change that could alter it would have removed it, so renewal just extends it (no lookup);
+/// otherwise (no listener, or it lost its connection since) the key is reloaded in the background.
+/// A busy key therefore never expires under its callers: before, every key warmed in the same
+/// minute expired in the same second, and the hot path fell through to PostgreSQL for the whole
+/// working set at once. Keys not used in that window simply expire.
+///
 /// Refusals are kept too (`CachedRefusal`: a revoked, expired or unknown credential presented
 /// again and again costs one lookup, not one each), fewer and shorter (`refusalAge`), under the
 /// same rules: a tenant's refusals go when it changes, so a principal enabled again or a tenant
@@ -32,9 +41,16 @@ public final class CredentialCache: Sendable {
 
     struct Entry: Sendable {
         let caller: Caller
-        /// Expiry in whole seconds of the coarse clock (see `CoarseClock`).
-        let until: Int64
+        /// Expiry in whole seconds of the coarse clock (see `CoarseClock`): `maxAge` after the entry
+        /// was last validated, or `validUntil` if sooner. 32 bits (unsigned, good to 2106) so the
+        /// entry stays two words.
+        var until: UInt32
+        /// When the credential itself stops being valid (an entry is never renewed past it).
+        let validUntil: UInt32
     }
+
+    /// What the loader of a key returns: the caller and the time its credential stops being valid.
+    public typealias Load = @Sendable () async throws -> (Caller, Date)
 
     /// Invalidation history: a counter bumped by every invalidation, the last value that touched
     /// each tenant, and the last flush.
@@ -61,6 +77,20 @@ public final class CredentialCache: Sendable {
     private let hits = Counter(label: "jarvis_cache_hits_total", dimensions: [("cache", "credentials")])
     private let misses = Counter(label: "jarvis_cache_misses_total", dimensions: [("cache", "credentials")])
     private let evictions = Counter(label: "jarvis_cache_evictions_total", dimensions: [("cache", "credentials")])
+    private let renewals = (
+        extended: Counter(label: "jarvis_cache_renewals_total", dimensions: [("cache", "credentials"), ("how", "extended")]),
+        reloaded: Counter(label: "jarvis_cache_renewals_total", dimensions: [("cache", "credentials"), ("how", "reloaded")])
+    )
+    private let feed: ChangeFeed?
+    /// `maxAge` in whole seconds; renewal starts `renewAfter` seconds into an entry's life, plus up
+    /// to `renewSpread` by key.
+    let lifetime: UInt32
+    let renewAfter: UInt32
+    let renewSpread: UInt64
+    /// After a background reload fails (the database away), none is tried for this long.
+    static let reloadPause: Int64 = 10
+    // Locking rule: read and written alone.
+    private let reloadsPausedUntil = Atomic<Int64>(0)
 
     /// - Parameters:
     ///   - capacity: most entries kept; beyond it, entries are evicted.
@@ -73,6 +103,10 @@ public final class CredentialCache: Sendable {
         self.maxAge = maxAge
         refusalsPerShard = refusals.perShard(refusalCapacity)
         self.refusalAge = refusalAge
+        feed = changes
+        lifetime = UInt32(max(maxAge, 0))
+        renewAfter = lifetime / 2
+        renewSpread = UInt64(max(maxAge, 4) / 4)
         changes?.subscribe { [weak self] change in
             switch change {
             case .tenant(let id): self?.invalidate(tenantID: id)
@@ -85,10 +119,60 @@ public final class CredentialCache: Sendable {
     /// suspending.
     @inline(__always)
     public func cached(_ key: Key) -> Caller? {
-        let now = CoarseClock.seconds()
+        let now = UInt32(truncatingIfNeeded: CoarseClock.seconds())
         guard let entry = entries[key], entry.until > now else { return nil }
         hits.increment()
         return entry.caller
+    }
+
+    /// `cached(_:)`, renewing the entry when it is due (see the type's notes): `renewed` is told
+    /// of an extension, and `makeLoad` is called only for a background reload, so a hit allocates
+    /// nothing.
+    @inline(__always)
+    public func cached(_ key: Key, renewed: (Caller) -> Void, reloading makeLoad: () -> Load) -> Caller? {
+        let now = UInt32(truncatingIfNeeded: CoarseClock.seconds())
+        guard let entry = entries[key], entry.until > now else { return nil }
+        hits.increment()
+        if entry.until < entry.validUntil, now >= entry.until &- lifetime &+ renewAfter &+ UInt32(key.low % renewSpread) {
+            renew(key, entry, now: now, renewed: renewed, reloading: makeLoad)
+        }
+        return entry.caller
+    }
+
+    private func renew(_ key: Key, _ entry: Entry, now: UInt32, renewed: (Caller) -> Void, reloading makeLoad: () -> Load) {
+        if let feed, feed.unbroken(since: Int64(entry.until &- lifetime)) {
+            // Extended once: whoever finds the entry as it was moves it on.
+            let extended = entries.withExisting(key) { stored -> Bool in
+                guard stored.until == entry.until else { return false }
+                stored.until = min(stored.validUntil, now &+ lifetime)
+                return true
+            } ?? false
+            if extended {
+                renewals.extended.increment()
+                renewed(entry.caller)
+            }
+            return
+        }
+        guard !loads.isRunning(key), Int64(now) >= reloadsPausedUntil.load(ordering: .relaxed) else { return }
+        let load = makeLoad()
+        Task { await self.reload(key, load) }
+    }
+
+    /// The background reload: a fresh answer replaces the entry, a refusal removes it (and is
+    /// kept), and a failure (the database away) leaves it to answer until it expires and pauses
+    /// reloads for a while, so a database that is down is not asked once per hit.
+    func reload(_ key: Key, _ load: @escaping Load) async {
+        renewals.reloaded.increment()
+        let started = epochs.withLock { $0.now }
+        do {
+            let (caller, validUntil) = try await loads.run(key, load)
+            store(caller, validUntil: validUntil, key: key, started: started)
+        } catch let refused as any CachedRefusal {
+            entries.withValue(key) { $0 = nil }
+            keep(refused, key: key, started: started)
+        } catch {
+            reloadsPausedUntil.store(CoarseClock.seconds() + Self.reloadPause, ordering: .relaxed)
+        }
     }
 
     /// The refusal kept for `key`, if a live one is.
@@ -101,7 +185,7 @@ public final class CredentialCache: Sendable {
     /// A `CachedRefusal` that `load` throws is kept: `refusal(_:)` answers with it until it expires
     /// (callers ask that first, as they ask `cached(_:)`).
     /// - Parameter load: returns the caller and the time its credential stops being valid.
-    public func caller(key: Key, load: @escaping @Sendable () async throws -> (Caller, Date)) async throws -> Caller {
+    public func caller(key: Key, load: @escaping Load) async throws -> Caller {
         if let hit = cached(key) { return hit }
         misses.increment()
         let started = epochs.withLock { $0.now }
@@ -113,12 +197,20 @@ public final class CredentialCache: Sendable {
             keep(refused, key: key, started: started)
             throw refused
         }
+        store(caller, validUntil: validUntil, key: key, started: started)
+        return caller
+    }
+
+    /// Keeps a loaded caller, unless its tenant changed since the load `started` (epochs).
+    private func store(_ caller: Caller, validUntil: Date, key: Key, started: Int) {
         let now = CoarseClock.seconds()
         // Rounded down: an entry never outlives its credential.
-        let until = min(Int64(validUntil.timeIntervalSince1970.rounded(.down)), now + Int64(maxAge))
+        let valid = min(validUntil.timeIntervalSince1970.rounded(.down), Double(UInt32.max))
+        let until = min(Int64(valid), now + Int64(maxAge))
         // A change to this tenant committed while the load ran: its answer may predate it.
         let fresh = epochs.withLock { e in e.flushed <= started && (e.tenants[caller.tenantID] ?? 0) <= started }
-        guard fresh, until > now else { return caller }
+        guard fresh, until > now else { return }
+        let entry = Entry(caller: caller, until: UInt32(truncatingIfNeeded: until), validUntil: UInt32(valid))
         // Each shard keeps to its share of the capacity: a full one gives up an entry.
         let evicted = entries.withShard(of: key) { values -> Bool in
             var evicted = false
@@ -126,11 +218,10 @@ public final class CredentialCache: Sendable {
                 values[victim] = nil
                 evicted = true
             }
-            values[key] = Entry(caller: caller, until: until)
+            values[key] = entry
             return evicted
         }
         if evicted { evictions.increment() }
-        return caller
     }
 
     private func keep(_ refused: any CachedRefusal, key: Key, started: Int) {

@@ -77,7 +77,18 @@ public struct Authenticator: Sendable {
         // matches a right one's entry.
         let (high, low) = SHA256.prefix128(credential)
         let key = CredentialCache.Key(high: high, low: low)
-        if let hit = cache.cached(key) { return hit }
+        // A busy key is renewed before it expires (see `CredentialCache`); a renewal without a
+        // lookup still counts as the key's use.
+        let hit = cache.cached(
+            key,
+            renewed: { caller in
+                if let keyID = caller.apiKeyID { lastUsed.noteUse(tenantID: caller.tenantID, keyID: keyID, previous: nil) }
+            },
+            reloading: {
+                let text = String(credential)
+                return { try await self.load(text) }
+            })
+        if let hit { return hit }
         if let refused = cache.refusal(key) as? Refused {
             Self.refusals.remembered.increment()
             throw refused.error

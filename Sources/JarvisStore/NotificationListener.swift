@@ -77,6 +77,7 @@ public final class NotificationListener: Service, Sendable {
             do {
                 let connection = try await connect()
                 connected.withLock { $0 = true }
+                feed.listenerCaughtUp()
                 backoff = .milliseconds(50)
                 var lastTick = ContinuousClock.now
                 var lastPrune = ContinuousClock.now
@@ -86,6 +87,7 @@ public final class NotificationListener: Service, Sendable {
                     if ContinuousClock.now - lastTick >= Self.tick {
                         lastTick = .now
                         try await advance(connection)
+                        feed.listenerCaughtUp()
                     }
                     if ContinuousClock.now - lastPrune >= .seconds(60) {
                         lastPrune = .now
@@ -96,6 +98,7 @@ public final class NotificationListener: Service, Sendable {
                 if !shouldStop { logger.warning("notification listener disconnected", metadata: ["error": "\(error)"]) }
             }
             connected.withLock { $0 = false }
+            feed.listenerLost()
             if shouldStop { break }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, Self.maxBackoff)
