@@ -1,4 +1,5 @@
 public import struct Foundation.UUID
+internal import JarvisStore
 
 /// The authenticated principal behind a request, whatever credential it used. A class: the
 /// credential cache hands out one reference per hit instead of copying (and retaining) fields.
@@ -36,7 +37,7 @@ public final class Caller: Sendable {
     public var tenantID: UUID { tenant.id }
     public var tenantSlug: String { tenant.slug }
     public var tenantIDText: String { tenant.idText }
-    public var principalIDText: String { principalID.uuidString.lowercased() }
+    public var principalIDText: String { principalID.lowercasedString }
     public var roles: [String] { grants.roles }
     public var permissions: PermissionSet { grants.permissions }
 

@@ -1,4 +1,5 @@
 public import struct Foundation.UUID
+internal import JarvisStore
 
 /// What a set of roles grants: the roles, their effective permissions, and the same as a bitset
 /// for the hot path. Shared by every caller holding the same roles with the same result.
@@ -36,7 +37,7 @@ public final class CallerTenant: Sendable {
     private init(id: UUID, slug: String) {
         self.id = id
         self.slug = slug
-        idText = id.uuidString.lowercased()
+        idText = id.lowercasedString
     }
 
     struct Key: Hashable, Sendable {

@@ -23,13 +23,13 @@ public enum RoleStore {
     }
 
     static func tenantPermissions(_ tx: Transaction, tenantID: UUID) async throws -> [Permission] {
-        try await tx.query("SELECT name FROM custom_permissions WHERE tenant_id = $1", [tenantID])
+        try await tx.query("SELECT name FROM custom_permissions WHERE tenant_id = $1", [tenantID], prepared: true)
             .all.compactMap { Permission(validating: try $0.string("name")) }
     }
 
     static func customNodes(_ tx: Transaction, tenantID: UUID) async throws -> [(node: RoleGraph.Node, description: String)] {
         let rows = try await tx.query(
-            "SELECT name, description, permissions, inherits FROM roles WHERE tenant_id = $1 ORDER BY name", [tenantID])
+            "SELECT name, description, permissions, inherits FROM roles WHERE tenant_id = $1 ORDER BY name", [tenantID], prepared: true)
         return try rows.all.map { row in
             (RoleGraph.Node(
                 name: try row.string("name"),

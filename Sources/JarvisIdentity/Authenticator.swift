@@ -142,7 +142,7 @@ public struct Authenticator: Sendable {
                              WHERE b.tenant_id = p.tenant_id AND b.principal_id = p.id), '') AS roles
             FROM principals p JOIN tenants t ON t.id = p.tenant_id
             WHERE p.tenant_id = $1 AND p.id = $2
-            """, [claims.tenantID, claims.subject], idempotent: true)
+            """, [claims.tenantID, claims.subject], idempotent: true, prepared: true)
         let refuse = { (error: AuthenticationError) in Refused(error: error, tenantID: claims.tenantID) }
         guard let row = rows.first, try !row.bool("tenant_deleted") else { throw refuse(.invalidCredential) }
         if try row.string("principal_status") != "active" { throw refuse(.principalDisabled) }
@@ -185,7 +185,7 @@ public struct Authenticator: Sendable {
             JOIN principals p ON p.tenant_id = k.tenant_id AND p.id = k.principal_id
             JOIN tenants t ON t.id = k.tenant_id
             WHERE k.key_id = $1
-            """, [token.keyID], idempotent: true)
+            """, [token.keyID], idempotent: true, prepared: true)
         let presented = token.secretHash(pepper: pepper)
         guard let row = rows.first else {
             _ = ConstantTime.equals(presented, Self.decoyHash)

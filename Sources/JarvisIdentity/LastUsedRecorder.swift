@@ -38,7 +38,7 @@ public final class LastUsedRecorder: Sendable {
         let ids = "{" + batch.keys.map(\.lowercasedString).joined(separator: ",") + "}"
         do {
             try await platform.query(
-                "UPDATE api_keys SET last_used_at = now() WHERE id = ANY($1::uuid[])", [ids], idempotent: true)
+                "UPDATE api_keys SET last_used_at = now() WHERE id = ANY($1::uuid[])", [ids], idempotent: true, prepared: true)
         } catch {
             logger.warning("could not record API key use", metadata: ["error": "\(error)", "keys": "\(batch.count)"])
         }

@@ -21,9 +21,9 @@ public final class GlobalAllowances: Sendable {
 
         /// The order rows are locked in: any total order works, as long as every instance uses it.
         static func lockOrder(_ a: Key, _ b: Key) -> Bool {
-            if a.tenantID != b.tenantID { return a.tenantID.uuidString < b.tenantID.uuidString }
-            let (subjectA, subjectB) = (a.subject.kind.rawValue + (a.subject.id?.uuidString ?? ""), b.subject.kind.rawValue + (b.subject.id?.uuidString ?? ""))
-            if subjectA != subjectB { return subjectA < subjectB }
+            if a.tenantID != b.tenantID { return a.tenantID.orderKey < b.tenantID.orderKey }
+            if a.subject.kind != b.subject.kind { return a.subject.kind.rawValue < b.subject.kind.rawValue }
+            if a.subject.id != b.subject.id { return (a.subject.id?.orderKey ?? (0, 0)) < (b.subject.id?.orderKey ?? (0, 0)) }
             if a.metric != b.metric { return a.metric.rawValue < b.metric.rawValue }
             return a.window < b.window
         }
@@ -208,7 +208,7 @@ public final class GlobalAllowances: Sendable {
             [column { $0.0.tenantID.lowercasedString }, column { $0.0.subject.kind.rawValue },
              column { ($0.0.subject.id ?? UsageTotals.nobody).lowercasedString }, column { $0.0.metric.rawValue },
              column { String($0.0.window) }, column { String($0.1.rate) }, column { String($0.1.limit) },
-             column { String($0.2) }, column { String($0.3) }])
+             column { String($0.2) }, column { String($0.3) }], prepared: true)
         let sorted = try rows.all.map { Double(try $0.string("granted")) ?? 0 }
         var granted = [Double](repeating: 0, count: given.count)
         for (position, index) in order.enumerated() where position < sorted.count { granted[index] = sorted[position] }

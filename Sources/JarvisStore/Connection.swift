@@ -11,6 +11,10 @@ final class Connection: @unchecked Sendable {
     private(set) var isBroken = false
     /// A COPY TO STDOUT is being read (`startCopyOut` to its end).
     private var copying = false
+    /// Statements prepared on this connection, by their text (see `execute(_:_:prepared:)`).
+    private var statements: [String: String] = [:]
+    /// At most this many are kept per connection; beyond, statements run unprepared.
+    static let statementLimit = 128
 
     /// The longest one statement may wait for the server, in milliseconds: past it the connection
     /// is given up (see `awaitResult`).
@@ -59,19 +63,40 @@ final class Connection: @unchecked Sendable {
 
     deinit { PQfinish(handle) }
 
-    /// Runs one statement with bound parameters (extended protocol, text format).
-    func execute(_ sql: String, _ parameters: [any SQLBindable]) throws(StoreError) -> Rows {
+    /// Runs one statement with bound parameters (extended protocol, text format). With `prepared`,
+    /// the statement is parsed and planned once per connection and reused: for the hot lookups
+    /// (a credential miss, a role graph) planning costs several times the execution.
+    func execute(_ sql: String, _ parameters: [any SQLBindable], prepared: Bool = false) throws(StoreError) -> Rows {
         let texts = parameters.map { $0.sqlText }
         // C strings end at NUL, and PostgreSQL text cannot hold one: refuse rather than truncate.
         if texts.contains(where: { $0?.utf8.contains(0) == true }) { throw .invalidValue("text must not contain NUL characters") }
         let cValues = texts.map { $0.map { strdup($0) } ?? nil }
         defer { cValues.forEach { free($0) } }
         let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
+        if prepared, let name = try statement(sql, parameterCount: pointers.count) {
+            let sent = pointers.withUnsafeBufferPointer { buffer in
+                PQsendQueryPrepared(handle, name, Int32(buffer.count), buffer.baseAddress, nil, nil, 0)
+            }
+            guard sent == 1 else { throw lost() }
+            return try awaitResult()
+        }
         let sent = pointers.withUnsafeBufferPointer { buffer in
             PQsendQueryParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
         }
         guard sent == 1 else { throw lost() }
         return try awaitResult()
+    }
+
+    /// The name `sql` is prepared under on this connection, preparing it first if need be; nil
+    /// when the connection holds its limit already (the statement then runs unprepared).
+    private func statement(_ sql: String, parameterCount: Int) throws(StoreError) -> String? {
+        if let name = statements[sql] { return name }
+        guard statements.count < Self.statementLimit else { return nil }
+        let name = "jarvis_\(statements.count + 1)"
+        guard PQsendPrepare(handle, name, sql, Int32(parameterCount), nil) == 1 else { throw lost() }
+        _ = try awaitResult()
+        statements[sql] = name
+        return name
     }
 
     /// Runs a script of one or more statements without parameters (simple protocol):

@@ -43,22 +43,24 @@ public struct Database: Sendable {
     public func withTenant<T: Sendable>(_ tenantID: UUID, _ body: (Transaction) async throws -> T) async throws -> T {
         // A UUID's text is hex digits and dashes only, so it is safe inside the control statement;
         // sending both in one round trip keeps tenant transactions cheap.
-        let id = tenantID.uuidString.lowercased()
+        let id = tenantID.lowercasedString
         return try await transaction(setting: "SELECT set_config('app.tenant_id', '\(id)', true)", body)
     }
 
     /// One statement in its own implicit transaction.
     @discardableResult
-    /// - Parameter idempotent: when true (reads, upserts), a statement that met a connection which
-    ///   died while pooled is retried once on a fresh one.
+    /// - Parameters:
+    ///   - idempotent: when true (reads, upserts), a statement that met a connection which died
+    ///     while pooled is retried once on a fresh one.
+    ///   - prepared: planned once per connection and reused (hot statements of fixed text only).
     public func query(
-        _ sql: String, _ parameters: [any SQLBindable] = [], idempotent: Bool = false
+        _ sql: String, _ parameters: [any SQLBindable] = [], idempotent: Bool = false, prepared: Bool = false
     ) async throws(StoreError) -> Rows {
         var retried = false
         while true {
             let connection = try await checkout(startingWith: nil)
             do {
-                let rows = try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters) }
+                let rows = try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters, prepared: prepared) }
                 pool.release(connection)
                 return rows
             } catch {
@@ -152,11 +154,12 @@ public struct Transaction: Sendable {
     /// NOTIFY the database triggers send; this one from its change feed as soon as it commits.
     public func noteChange(_ tenantID: UUID) { changes.add(tenantID) }
 
-    /// Runs one statement with `$1...$n` bound to `parameters`.
+    /// Runs one statement with `$1...$n` bound to `parameters`; with `prepared`, planned once per
+    /// connection and reused (hot statements of fixed text only).
     @discardableResult
-    public func query(_ sql: String, _ parameters: [any SQLBindable] = []) async throws(StoreError) -> Rows {
+    public func query(_ sql: String, _ parameters: [any SQLBindable] = [], prepared: Bool = false) async throws(StoreError) -> Rows {
         let connection = self.connection
-        return try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters) }
+        return try await pool.run { () throws(StoreError) in try connection.execute(sql, parameters, prepared: prepared) }
     }
 }
 

@@ -93,7 +93,7 @@ public struct IdempotencyKeys: Sendable {
         body: [UInt8]
     ) async throws {
         try await tx.query(
-"SELECT set_config('app.tenant_id', $1::text, true)", [tenantID.uuidString.lowercased()])
+"SELECT set_config('app.tenant_id', $1::text, true)", [tenantID.lowercasedString])
         try await tx.query(
             """
             UPDATE idempotency_keys SET status = $4, content_type = $5, location = $6, response_body = $7, completed_at = now()

@@ -41,7 +41,7 @@ public struct Row: Sendable {
 
     public func optionalUUID(_ column: String) throws(StoreError) -> UUID? {
         guard let text = try text(column) else { return nil }
-        guard let value = UUID(uuidString: text) else { throw .decoding("\(column) is not a uuid") }
+        guard let value = UUID.parse(text) else { throw .decoding("\(column) is not a uuid") }
         return value
     }
 

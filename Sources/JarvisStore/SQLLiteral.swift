@@ -13,6 +13,6 @@ package enum SQLLiteral {
 
     /// `'0193…'::uuid`
     package static func uuid(_ id: UUID) -> String {
-        "'\(id.uuidString.lowercased())'::uuid"
+        "'\(id.lowercasedString)'::uuid"
     }
 }

@@ -12,7 +12,7 @@ extension Int: SQLBindable { public var sqlText: String? { String(self) } }
 extension Int64: SQLBindable { public var sqlText: String? { String(self) } }
 extension Int32: SQLBindable { public var sqlText: String? { String(self) } }
 extension Bool: SQLBindable { public var sqlText: String? { self ? "t" : "f" } }
-extension UUID: SQLBindable { public var sqlText: String? { uuidString.lowercased() } }
+extension UUID: SQLBindable { public var sqlText: String? { lowercasedString } }
 extension Date: SQLBindable { public var sqlText: String? { Timestamp.format(self) } }
 
 extension Optional: SQLBindable where Wrapped: SQLBindable {
@@ -26,7 +26,4 @@ public struct JSONText: SQLBindable, Sendable {
     public var sqlText: String? { text }
 }
 
-extension UUID {
-    /// The lowercase text form used in JSON, SQL and audit records.
-    public var lowercasedString: String { uuidString.lowercased() }
-}
+

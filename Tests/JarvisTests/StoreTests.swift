@@ -46,6 +46,42 @@ import Testing
         }
     }
 
+    @Test func aPreparedStatementIsPlannedOncePerConnectionAndBindsEachCall() async throws {
+        let db = Fixture.database("JARVIS_PLATFORM_DATABASE_URL")
+        defer { Task { await db.pool.shutdown() } }
+        try await db.withTransaction { tx in
+            let sql = "SELECT $1::text || '!' AS v, $2::int + 1 AS n"
+            for (text, number) in [("a", 1), ("x'); DROP TABLE tenants; --", 41), ("c", 2)] {
+                let row = try #require(try await tx.query(sql, [text, number], prepared: true).first)
+                #expect(try row.string("v") == text + "!")
+                #expect(try row.int("n") == number + 1)
+            }
+            // One statement prepared on this connection for the three calls.
+            let prepared = try await tx.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = $1", [sql])
+            #expect(try prepared.first?.int("n") == 1)
+            // A prepared statement that fails reports the error like any other.
+            await #expect(throws: StoreError.self) { try await tx.query("SELECT $1::uuid AS id", ["nope"], prepared: true) }
+        }
+    }
+
+    @Test func uuidTextMatchesFoundationBothWays() {
+        for _ in 0..<1_000 {
+            let id = UUID()
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+            #expect(UUID.parse(id.uuidString) == id)
+            #expect(UUID.parse(id.lowercasedString) == id)
+            let (high, low) = id.orderKey
+            let other = UUID()
+            let (otherHigh, otherLow) = other.orderKey
+            #expect(((high, low) < (otherHigh, otherLow)) == (id.uuidString < other.uuidString))
+        }
+        for bad in ["", "nope", "0190f5c2-7b1e-7c3a-9f00-12345678901", "0190f5c2-7b1e-7c3a-9f00-1234567890123",
+                    "0190f5c27b1e-7c3a-9f00-1234567890123", "0190f5c2-7b1e-7c3a-9f00-12345678901g", "{0190f5c2-7b1e-7c3a-9f00-123456789012}"] {
+            #expect(UUID.parse(bad) == nil, "\(bad)")
+            #expect(UUID(uuidString: bad) == nil, "Foundation agrees on \(bad)")
+        }
+    }
+
     @Test func parametersAreBoundNeverInterpolated() async throws {
         let db = Fixture.database("JARVIS_PLATFORM_DATABASE_URL")
         defer { Task { await db.pool.shutdown() } }

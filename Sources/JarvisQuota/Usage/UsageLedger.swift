@@ -24,7 +24,10 @@ package enum UsageLedger {
             }
         }
         // One order for every writer, so concurrent batches sharing keys wait instead of deadlocking.
-        fresh.sort { (events[$0].tenantID.uuidString, events[$0].idempotencyKey) < (events[$1].tenantID.uuidString, events[$1].idempotencyKey) }
+        fresh.sort {
+            let (a, b) = (events[$0].tenantID.orderKey, events[$1].tenantID.orderKey)
+            return (a.0, a.1, events[$0].idempotencyKey) < (b.0, b.1, events[$1].idempotencyKey)
+        }
         let ids = fresh.map { _ in UUIDv7.make() }
         func column(_ value: (UsageEvent) -> String?) -> TextArray { TextArray(nullable: fresh.map { value(events[$0]) }) }
         let parameters: [any SQLBindable] = [
@@ -82,7 +85,7 @@ package enum UsageLedger {
                     unpriced_events = usage_daily.unpriced_events + EXCLUDED.unpriced_events
             )
             SELECT id AS event_id, cost_micros, cost_center FROM rated
-            """, parameters)
+            """, parameters, prepared: true)
         var stored: [UUID: Stored] = [:]
         for row in inserted.all {
             stored[try row.uuid("event_id")] = Stored(
