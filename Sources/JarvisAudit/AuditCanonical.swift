@@ -35,6 +35,12 @@ enum AuditCanonical {
 
     static func appendString(_ text: [UInt8], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Nearly every field needs no escape: appended whole.
+        if !text.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += text
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text {
             switch byte {
             case UInt8(ascii: "\""): out += #"\""#.utf8
@@ -83,43 +89,57 @@ enum AuditCanonical {
 /// escapes COPY writes (`\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\v`) undone.
 enum CopyText {
     static func rows(_ chunk: [UInt8]) -> [[[UInt8]?]] {
-        var rows: [[[UInt8]?]] = []
-        var fields: [[UInt8]?] = []
-        var field: [UInt8] = []
+        chunk.withUnsafeBufferPointer { bytes in
+            var rows: [[[UInt8]?]] = []
+            var fields: [[UInt8]?] = []
+            var start = 0
+            var escaped = false
+            // Field by field: most fields hold no backslash and are copied whole; only the others
+            // are unescaped byte by byte.
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == 0x09 || byte == 0x0A {
+                    let field = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    fields.append(escaped ? unescape(field) : Array(field))
+                    start = index + 1
+                    escaped = false
+                    if byte == 0x0A {
+                        rows.append(fields)
+                        fields.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            return rows
+        }
+    }
+
+    /// One field holding escapes: `\N` is NULL, the others stand for the byte they name.
+    static func unescape(_ field: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        if field.count == 2, field[0] == UInt8(ascii: "\\"), field[1] == UInt8(ascii: "N") { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(field.count)
         var escaped = false
-        var null = false
-        var index = 0
-        while index < chunk.count {
-            let byte = chunk[index]
-            index += 1
+        for byte in field {
             if escaped {
                 escaped = false
                 switch byte {
-                case UInt8(ascii: "N"): null = true
-                case UInt8(ascii: "b"): field.append(0x08)
-                case UInt8(ascii: "f"): field.append(0x0C)
-                case UInt8(ascii: "n"): field.append(0x0A)
-                case UInt8(ascii: "r"): field.append(0x0D)
-                case UInt8(ascii: "t"): field.append(0x09)
-                case UInt8(ascii: "v"): field.append(0x0B)
-                default: field.append(byte)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "v"): out.append(0x0B)
+                default: out.append(byte)
                 }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\\"): escaped = true
-            case 0x09, 0x0A:
-                fields.append(null ? nil : field)
-                field.removeAll(keepingCapacity: true)
-                null = false
-                if byte == 0x0A {
-                    rows.append(fields)
-                    fields.removeAll(keepingCapacity: true)
-                }
-            default: field.append(byte)
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else {
+                out.append(byte)
             }
         }
-        return rows
+        return out
     }
 
     /// A `bytea` field (`\x0a1b…` once unescaped) as its bytes.

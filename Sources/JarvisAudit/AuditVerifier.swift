@@ -93,16 +93,22 @@ public struct AuditVerifier: Sendable {
             tenantID: tenantID, keys: keys, detached: detached, checkpoints: try await fetchCheckpoints(tenantID, from: first, through: last),
             first: first, previous: previous, signature: signature)
         // The links stream out of PostgreSQL as raw columns; each event's canonical bytes are built
-        // and hashed here (`AuditCanonical`), so the database only reads rows.
+        // and hashed here (`AuditCanonical`), so the database only reads rows. A chunk is hashed
+        // while the next one is read, so the database and this process work at the same time.
         do {
             try await database.withTenant(tenantID) { tx in
                 try await tx.query("SELECT set_config('statement_timeout', '3600s', true)")
+                var hashing: Task<Void, any Error>?
                 try await tx.copyOut(Self.linksSQL(first: first, last: last), timeout: .seconds(3_600), chunkBytes: 1 << 20) { chunk in
-                    for row in CopyText.rows(chunk) {
-                        walk.feed(Link(row))
-                        if walk.found != nil { throw Walk.Stop() }
+                    try await hashing?.value
+                    hashing = Task {
+                        for row in CopyText.rows(chunk) {
+                            walk.feed(Link(row))
+                            if walk.found != nil { throw Walk.Stop() }
+                        }
                     }
                 }
+                try await hashing?.value
             }
         } catch is Walk.Stop {}
         walk.finish()
@@ -135,7 +141,10 @@ public struct AuditVerifier: Sendable {
 
     /// The walk along one tenant's chain: each link is judged with the next in view (for
     /// `reordered`), and the checkpoints at it after it.
-    final class Walk {
+    ///
+    /// `@unchecked Sendable`: fed by one task at a time (each chunk's task starts after the
+    /// previous one ended), and read only after the last.
+    final class Walk: @unchecked Sendable {
         struct Stop: Error {}
 
         let tenantID: UUID
@@ -252,7 +261,7 @@ public struct AuditVerifier: Sendable {
         init(_ row: [[UInt8]?]) {
             let field = { (index: Int) -> [UInt8]? in index < row.count ? row[index] : nil }
             seq = field(0).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
-            eventID = field(1).flatMap { UUID(uuidString: String(decoding: $0, as: UTF8.self)) } ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+            eventID = field(1).flatMap { UUID.parse(bytes: $0) } ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
             prevHash = CopyText.bytea(field(2)) ?? []
             hash = CopyText.bytea(field(3)) ?? []
             month = Array((field(4) ?? []).prefix(7))

@@ -25,8 +25,11 @@ extension UUID {
     }
 
     /// The 36-character form (8-4-4-4-12 hex digits, either case), as `UUID(uuidString:)` takes it.
-    public static func parse(_ text: some StringProtocol) -> UUID? {
-        var utf8 = text.utf8.makeIterator()
+    public static func parse(_ text: some StringProtocol) -> UUID? { parse(bytes: text.utf8) }
+
+    /// `parse(_:)` of UTF-8 bytes (a column as COPY wrote it).
+    public static func parse(bytes: some Sequence<UInt8>) -> UUID? {
+        var utf8 = bytes.makeIterator()
         var bytes = UUID.zero
         let parsed = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
             for index in 0..<16 {
