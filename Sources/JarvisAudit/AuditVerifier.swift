@@ -97,7 +97,9 @@ public struct AuditVerifier: Sendable {
         // while the next one is read, so the database and this process work at the same time.
         do {
             try await database.withTenant(tenantID) { tx in
-                try await tx.query("SELECT set_config('statement_timeout', '3600s', true)")
+                // The join of links and events is sorted by seq before its first row: in memory
+                // rather than in temporary files (a whole chain of 1.9M links: 17 s to 15 s).
+                try await tx.query("SELECT set_config('statement_timeout', '3600s', true), set_config('work_mem', '64MB', true)")
                 var hashing: Task<Void, any Error>?
                 try await tx.copyOut(Self.linksSQL(first: first, last: last), timeout: .seconds(3_600), chunkBytes: 1 << 20) { chunk in
                     try await hashing?.value
@@ -265,7 +267,7 @@ public struct AuditVerifier: Sendable {
             prevHash = CopyText.bytea(field(2)) ?? []
             hash = CopyText.bytea(field(3)) ?? []
             month = Array((field(4) ?? []).prefix(7))
-            present = field(5) == Array("t".utf8)
+            present = field(5)?.first == UInt8(ascii: "t")
             canonical = present && row.count == 6 + AuditCanonical.columns.count ? AuditCanonical.bytes(row[6...]) : nil
         }
     }
