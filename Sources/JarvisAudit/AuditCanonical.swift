@@ -4,15 +4,16 @@
 /// form gives: elements joined by `", "`, strings escaped as `escape_json` does (`\"`, `\\`, `\b`,
 /// `\f`, `\n`, `\r`, `\t`, other control characters as `\u00xx`), `details` as its own `jsonb` text.
 enum AuditCanonical {
-    /// - Parameters: `fields` are the event's columns in the order of `columns`, nil for NULL.
-    static func bytes(_ fields: ArraySlice<[UInt8]?>) -> [UInt8]? {
-        guard fields.count == columns.count, let occurredAt = fields[fields.startIndex + 2], let details = fields[fields.startIndex + 11] else {
+    /// - Parameters: `row`'s fields from `first` on are the event's columns in the order of
+    ///   `columns`, `\N` for NULL.
+    static func bytes(_ row: CopyRow, from first: Int) -> [UInt8]? {
+        guard row.count == first + columns.count, let occurredAt = row.raw(first + 2), let details = row.field(first + 11) else {
             return nil
         }
         var out: [UInt8] = []
         out.reserveCapacity(details.count + 320)
         out += #"["jarvis-audit-v1""#.utf8
-        for (offset, field) in fields.enumerated() {
+        for offset in 0..<columns.count {
             out += ", ".utf8
             switch offset {
             case 2:
@@ -20,7 +21,13 @@ enum AuditCanonical {
             case 11:
                 out += details
             default:
-                if let field { appendString(field, to: &out) } else { out += "null".utf8 }
+                if let raw = row.raw(first + offset) {
+                    appendString(raw, to: &out)
+                } else if let field = row.field(first + offset) {
+                    field.withUnsafeBufferPointer { appendString($0, to: &out) }
+                } else {
+                    out += "null".utf8
+                }
             }
         }
         out.append(UInt8(ascii: "]"))
@@ -33,7 +40,7 @@ enum AuditCanonical {
         "outcome", "details",
     ]
 
-    static func appendString(_ text: [UInt8], to out: inout [UInt8]) {
+    static func appendString(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Nearly every field needs no escape: appended whole.
         if !text.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
@@ -63,7 +70,7 @@ enum AuditCanonical {
     static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 48 + value : 87 + value }
 
     /// `2026-11-30 04:54:47.1234+00` (a UTC session's `timestamptz`) as `"2026-11-30T04:54:47.123400Z"`.
-    static func appendTime(_ text: [UInt8], to out: inout [UInt8]) -> Bool {
+    static func appendTime(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
         guard text.count >= 22, text[10] == UInt8(ascii: " "), text.last == UInt8(ascii: "0"),
             text[text.count - 3] == UInt8(ascii: "+")
         else { return false }
@@ -85,33 +92,77 @@ enum AuditCanonical {
     }
 }
 
+/// One row of `COPY … TO STDOUT` text, as ranges of the chunk it is in (valid only inside
+/// `CopyText.forEachRow`'s body).
+struct CopyRow {
+    struct Field {
+        let start: Int
+        let end: Int
+        /// Holds a backslash: `\N` or escapes to undo.
+        let escaped: Bool
+    }
+
+    let bytes: UnsafeBufferPointer<UInt8>
+    var fields: [Field] = []
+
+    var count: Int { fields.count }
+
+    /// The field's bytes in place when it holds no escape (nil otherwise, or past the row's end).
+    func raw(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
+        guard index < fields.count, !fields[index].escaped else { return nil }
+        return UnsafeBufferPointer(rebasing: bytes[fields[index].start..<fields[index].end])
+    }
+
+    /// The field's value (escapes undone), nil for NULL or past the row's end.
+    func field(_ index: Int) -> [UInt8]? {
+        guard index < fields.count else { return nil }
+        let range = UnsafeBufferPointer(rebasing: bytes[fields[index].start..<fields[index].end])
+        return fields[index].escaped ? CopyText.unescape(range) : Array(range)
+    }
+
+    /// A `bytea` field as its bytes: COPY writes `\\x0a1b…` (the backslash escaped).
+    func bytea(_ index: Int) -> [UInt8]? {
+        guard index < fields.count else { return nil }
+        let field = fields[index]
+        guard field.escaped, field.end - field.start >= 3, bytes[field.start] == UInt8(ascii: "\\"), bytes[field.start + 1] == UInt8(ascii: "\\"),
+            bytes[field.start + 2] == UInt8(ascii: "x"), (field.end - field.start - 3) % 2 == 0
+        else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity((field.end - field.start - 3) / 2)
+        var index = field.start + 3
+        while index < field.end {
+            guard let high = CopyText.nibble(bytes[index]), let low = CopyText.nibble(bytes[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+}
+
 /// Rows of `COPY … TO STDOUT` in its text format: fields split by tab, `\N` for NULL, and the
 /// escapes COPY writes (`\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\v`) undone.
 enum CopyText {
-    static func rows(_ chunk: [UInt8]) -> [[[UInt8]?]] {
-        chunk.withUnsafeBufferPointer { bytes in
-            var rows: [[[UInt8]?]] = []
-            var fields: [[UInt8]?] = []
+    /// Calls `body` with each row of `chunk` (whole rows), its fields as ranges of the chunk: no
+    /// copy is made of a field until one is asked for, and one without escapes is read in place.
+    static func forEachRow(_ chunk: [UInt8], _ body: (CopyRow) throws -> Void) rethrows {
+        try chunk.withUnsafeBufferPointer { bytes in
+            var row = CopyRow(bytes: bytes)
             var start = 0
             var escaped = false
-            // Field by field: most fields hold no backslash and are copied whole; only the others
-            // are unescaped byte by byte.
             for index in 0..<bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\\") {
                     escaped = true
                 } else if byte == 0x09 || byte == 0x0A {
-                    let field = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                    fields.append(escaped ? unescape(field) : Array(field))
+                    row.fields.append(.init(start: start, end: index, escaped: escaped))
                     start = index + 1
                     escaped = false
                     if byte == 0x0A {
-                        rows.append(fields)
-                        fields.removeAll(keepingCapacity: true)
+                        try body(row)
+                        row.fields.removeAll(keepingCapacity: true)
                     }
                 }
             }
-            return rows
         }
     }
 
@@ -138,20 +189,6 @@ enum CopyText {
             } else {
                 out.append(byte)
             }
-        }
-        return out
-    }
-
-    /// A `bytea` field (`\x0a1b…` once unescaped) as its bytes.
-    static func bytea(_ field: [UInt8]?) -> [UInt8]? {
-        guard let field, field.count >= 2, field[0] == UInt8(ascii: "\\"), field[1] == UInt8(ascii: "x"), field.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity((field.count - 2) / 2)
-        var index = 2
-        while index < field.count {
-            guard let high = nibble(field[index]), let low = nibble(field[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
         }
         return out
     }

@@ -104,7 +104,7 @@ public struct AuditVerifier: Sendable {
                 try await tx.copyOut(Self.linksSQL(first: first, last: last), timeout: .seconds(3_600), chunkBytes: 1 << 20) { chunk in
                     try await hashing?.value
                     hashing = Task {
-                        for row in CopyText.rows(chunk) {
+                        try CopyText.forEachRow(chunk) { row in
                             walk.feed(Link(row))
                             if walk.found != nil { throw Walk.Stop() }
                         }
@@ -260,15 +260,17 @@ public struct AuditVerifier: Sendable {
         let month: [UInt8]
 
         /// From one row of `linksSQL`.
-        init(_ row: [[UInt8]?]) {
-            let field = { (index: Int) -> [UInt8]? in index < row.count ? row[index] : nil }
-            seq = field(0).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
-            eventID = field(1).flatMap { UUID.parse(bytes: $0) } ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-            prevHash = CopyText.bytea(field(2)) ?? []
-            hash = CopyText.bytea(field(3)) ?? []
-            month = Array((field(4) ?? []).prefix(7))
-            present = field(5)?.first == UInt8(ascii: "t")
-            canonical = present && row.count == 6 + AuditCanonical.columns.count ? AuditCanonical.bytes(row[6...]) : nil
+        init(_ row: CopyRow) {
+            seq = row.raw(0).flatMap { digits in
+                digits.isEmpty || digits.count > 18 || !digits.allSatisfy({ $0 >= 48 && $0 <= 57 })
+                    ? nil : digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 48) }
+            } ?? 0
+            eventID = row.raw(1).flatMap { UUID.parse(bytes: $0) } ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+            prevHash = row.bytea(2) ?? []
+            hash = row.bytea(3) ?? []
+            month = Array((row.raw(4) ?? UnsafeBufferPointer(start: nil, count: 0)).prefix(7))
+            present = row.raw(5)?.first == UInt8(ascii: "t")
+            canonical = present ? AuditCanonical.bytes(row, from: 6) : nil
         }
     }
 
