@@ -268,7 +268,7 @@ public struct AuditVerifier: Sendable {
             eventID = row.raw(1).flatMap { UUID.parse(bytes: $0) } ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
             prevHash = row.bytea(2) ?? []
             hash = row.bytea(3) ?? []
-            month = Array((row.raw(4) ?? UnsafeBufferPointer(start: nil, count: 0)).prefix(7))
+            month = row.raw(4).map { Array($0.prefix(7)) } ?? []
             present = row.raw(5)?.first == UInt8(ascii: "t")
             canonical = present ? AuditCanonical.bytes(row, from: 6) : nil
         }

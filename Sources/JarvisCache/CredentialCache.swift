@@ -133,7 +133,9 @@ public final class CredentialCache: Sendable {
         let now = UInt32(truncatingIfNeeded: CoarseClock.seconds())
         guard let entry = entries[key], entry.until > now else { return nil }
         hits.increment()
-        if entry.until < entry.validUntil, now >= entry.until &- lifetime &+ renewAfter &+ UInt32(key.low % renewSpread) {
+        // The spread (a division) is worked out only once the earliest renewal time has passed.
+        let earliest = entry.until &- lifetime &+ renewAfter
+        if now >= earliest, entry.until < entry.validUntil, now >= earliest &+ UInt32(key.low % renewSpread) {
             renew(key, entry, now: now, renewed: renewed, reloading: makeLoad)
         }
         return entry.caller
