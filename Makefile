@@ -1,6 +1,6 @@
 # The two commands (README): `make run` serves, `make test` runs every test. Both set up
 # everything they need first (Debian packages, the PostgreSQL cluster under .data/, migrations).
-.PHONY: run test stop bench setup admin-key
+.PHONY: run test stop bench bench-scale setup admin-key
 SHELL := /bin/bash
 
 run:
@@ -14,6 +14,9 @@ stop:
 
 bench:
 	@scripts/bench.sh
+
+bench-scale:
+	@scripts/bench/scale.sh
 
 setup:
 	@scripts/setup.sh jarvis

@@ -413,3 +413,9 @@ t3=$(date +%s.%N)
 "$BIN" audit verify --tenant "$AUDIT_TENANT" >/dev/null
 t4=$(date +%s.%N)
 echo "bench audit_verify_links_per_second $(awk -v n="$LINKS" -v a="$t3" -v b="$t4" 'BEGIN { printf "%.0f", n / (b - a) }') links/s ($LINKS links)"
+
+# The scale run: 100,000 tenants and 1,000,000 keys in a database of their own (BENCH_SCALE=0 skips it).
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+  kill "$SERVER_PID" $SEALER_PID 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true
+  "$ROOT/scripts/bench/scale.sh"
+fi

@@ -52,14 +52,6 @@ public final class CredentialCache: Sendable {
     /// What the loader of a key returns: the caller and the time its credential stops being valid.
     public typealias Load = @Sendable () async throws -> (Caller, Date)
 
-    /// Invalidation history: a counter bumped by every invalidation, the last value that touched
-    /// each tenant, and the last flush.
-    struct Epochs {
-        var now = 0
-        var flushed = 0
-        var tenants: [UUID: Int] = [:]
-    }
-
     struct Refusal: Sendable {
         let error: any CachedRefusal
         let until: Int64
@@ -69,9 +61,15 @@ public final class CredentialCache: Sendable {
     private let refusals = ShardedMap<Key, Refusal>(minimumShards: 64)
     let refusalsPerShard: Int
     let refusalAge: Int64
-    private let loads = SingleFlight<Key, (Caller, Date)>()
+    /// Loads run once per key and epoch: one asked after an invalidation does not join a load that
+    /// began before it (its answer may predate the change, and the late asker would keep it).
+    struct Flight: Hashable, Sendable {
+        let key: Key
+        let epoch: Int
+    }
+    private let loads = SingleFlight<Flight, (Caller, Date)>()
     // Locking rule: read when a load starts and ends, written by invalidations; never held with a shard lock.
-    private let epochs = Mutex(Epochs())
+    private let epochs = Mutex(InvalidationEpochs())
     let capacityPerShard: Int
     let maxAge: TimeInterval
     private let hits = Counter(label: "jarvis_cache_hits_total", dimensions: [("cache", "credentials")])
@@ -155,7 +153,7 @@ public final class CredentialCache: Sendable {
             }
             return
         }
-        guard !loads.isRunning(key), Int64(now) >= reloadsPausedUntil.load(ordering: .relaxed) else { return }
+        guard !loads.isRunning(Flight(key: key, epoch: epochs.withLock { $0.now })), Int64(now) >= reloadsPausedUntil.load(ordering: .relaxed) else { return }
         let load = makeLoad()
         Task { await self.reload(key, load) }
     }
@@ -167,7 +165,7 @@ public final class CredentialCache: Sendable {
         renewals.reloaded.increment()
         let started = epochs.withLock { $0.now }
         do {
-            let (caller, validUntil) = try await loads.run(key, load)
+            let (caller, validUntil) = try await loads.run(Flight(key: key, epoch: started), load)
             store(caller, validUntil: validUntil, key: key, started: started)
         } catch let refused as any CachedRefusal {
             entries.withValue(key) { $0 = nil }
@@ -194,7 +192,7 @@ public final class CredentialCache: Sendable {
         let caller: Caller
         let validUntil: Date
         do {
-            (caller, validUntil) = try await loads.run(key, load)
+            (caller, validUntil) = try await loads.run(Flight(key: key, epoch: started), load)
         } catch let refused as any CachedRefusal {
             keep(refused, key: key, started: started)
             throw refused
@@ -210,7 +208,7 @@ public final class CredentialCache: Sendable {
         let valid = min(validUntil.timeIntervalSince1970.rounded(.down), Double(UInt32.max))
         let until = min(Int64(valid), now + Int64(maxAge))
         // A change to this tenant committed while the load ran: its answer may predate it.
-        let fresh = epochs.withLock { e in e.flushed <= started && (e.tenants[caller.tenantID] ?? 0) <= started }
+        let fresh = epochs.withLock { $0.isFresh(tenantID: caller.tenantID, since: started) }
         guard fresh, until > now else { return }
         let entry = Entry(caller: caller, until: UInt32(truncatingIfNeeded: until), validUntil: UInt32(valid))
         // Each shard keeps to its share of the capacity: a full one gives up an entry.
@@ -227,7 +225,7 @@ public final class CredentialCache: Sendable {
     }
 
     private func keep(_ refused: any CachedRefusal, key: Key, started: Int) {
-        let fresh = epochs.withLock { e in e.flushed <= started && refused.tenantID.map { (e.tenants[$0] ?? 0) <= started } ?? true }
+        let fresh = epochs.withLock { $0.isFresh(tenantID: refused.tenantID, since: started) }
         guard fresh else { return }
         let refusal = Refusal(error: refused, until: CoarseClock.seconds() + refusalAge)
         refusals.withShard(of: key) { values in
@@ -238,21 +236,14 @@ public final class CredentialCache: Sendable {
 
     /// Drops every entry of `tenantID` (a principal, key, role, binding or the tenant changed).
     public func invalidate(tenantID: UUID) {
-        epochs.withLock { e in
-            e.now += 1
-            e.tenants[tenantID] = e.now
-        }
+        epochs.withLock { $0.invalidate(tenantID) }
         entries.updateAll { _, entry in entry.caller.tenantID == tenantID ? nil : entry }
         refusals.updateAll { _, refusal in refusal.error.tenantID == tenantID ? nil : refusal }
     }
 
     /// Drops everything (notifications may have been missed).
     public func flush() {
-        epochs.withLock { e in
-            e.now += 1
-            e.flushed = e.now
-            e.tenants.removeAll()
-        }
+        epochs.withLock { $0.flush() }
         entries.forEachShard { $0.removeAll(keepingCapacity: true) }
         refusals.forEachShard { $0.removeAll(keepingCapacity: true) }
     }

@@ -40,6 +40,12 @@ public struct ServerConfiguration: Sendable {
     public var webhookAllowLoopback = false
     /// Per-connection timeouts and header limits, and the shutdown grace period.
     public var connections = ConnectionLimits()
+    /// Most credentials the hot path keeps in memory (about 570 bytes each in the scale run); past it, entries
+    /// are evicted and those keys are looked up again.
+    public var credentialCacheCapacity = 200_000
+    /// How long a cached credential answers without being looked up again: an idle key's life, and
+    /// the bound on a stale answer while change notifications are not arriving.
+    public var credentialCacheMaxAge: Duration = .seconds(300)
     /// Mounts the bare `/_bench/baseline` endpoint (benchmarks only).
     public var benchBaseline = false
     /// Off: usage is stored unpriced (listed, and rated later by a re-rating) instead of rated as it
@@ -114,6 +120,8 @@ public struct ServerConfiguration: Sendable {
         configuration.connections.bodyTimeout = try settings.seconds("JARVIS_HTTP_BODY_TIMEOUT_SECONDS", 30, 1...3600)
         configuration.connections.idleTimeout = try settings.seconds("JARVIS_HTTP_IDLE_TIMEOUT_SECONDS", 75, 1...3600)
         configuration.connections.shutdownGrace = try settings.seconds("JARVIS_SHUTDOWN_GRACE_SECONDS", 20, 0...3600)
+        configuration.credentialCacheCapacity = try settings.integer("JARVIS_CREDENTIAL_CACHE_CAPACITY", 200_000, 1_000...50_000_000)
+        configuration.credentialCacheMaxAge = try settings.seconds("JARVIS_CREDENTIAL_CACHE_MAX_AGE_SECONDS", 300, 10...86_400)
         configuration.benchBaseline = try settings.flag("JARVIS_BENCH_BASELINE")
         configuration.usageRatingOff = try settings.flag("JARVIS_USAGE_RATING_OFF")
         configuration.auditSealerOff = try settings.flag("JARVIS_AUDIT_SEALER_OFF")

@@ -20,11 +20,12 @@ public struct Authenticator: Sendable {
     let tokens: TokenVerifier?
     let cache: CredentialCache?
     let legacyKeys: LegacyKeyIDs?
+    let graphs: RoleGraphCache?
     let tagKey: [UInt8]
 
     public init(
         platform: Database, pepper: [UInt8], lastUsed: LastUsedRecorder, tokens: TokenVerifier?, cache: CredentialCache? = nil,
-        legacyKeys: LegacyKeyIDs? = nil
+        legacyKeys: LegacyKeyIDs? = nil, graphs: RoleGraphCache? = nil
     ) {
         self.platform = platform
         self.pepper = pepper
@@ -32,6 +33,7 @@ public struct Authenticator: Sendable {
         self.tokens = tokens
         self.cache = cache
         self.legacyKeys = legacyKeys
+        self.graphs = graphs
         tagKey = APIKeyToken.tagKey(pepper: pepper)
     }
 
@@ -68,11 +70,75 @@ public struct Authenticator: Sendable {
 
     /// A bare credential (an API key or an access token), as `/v1/check` receives them.
     public func authenticate(credential: some StringProtocol & Sendable) async throws -> Caller {
+        switch try fromMemory(credential) {
+        case .caller(let caller): return caller
+        case .lookUp(let key, let text): return try await lookUp(key: key, text)
+        }
+    }
+
+    /// Credentials as a `/v1/check` batch brings them, answered in their order: what memory knows at
+    /// once, the rest looked up concurrently, at most `lookupsInFlight` at a time, so a batch of
+    /// uncached keys costs about as many round trips as its slowest lookup chain, not one per key.
+    /// A refusal is that credential's answer; a failure (the database away) fails the whole batch.
+    public func authenticate(credentials: [String]) async throws -> [Result<Caller, AuthenticationError>] {
+        var answers = [Result<Caller, AuthenticationError>?](repeating: nil, count: credentials.count)
+        var misses: [(index: Int, key: CredentialCache.Key?, text: String)] = []
+        for (index, credential) in credentials.enumerated() {
+            do {
+                switch try fromMemory(credential) {
+                case .caller(let caller): answers[index] = .success(caller)
+                case .lookUp(let key, let text): misses.append((index, key, text))
+                }
+            } catch let error as AuthenticationError {
+                answers[index] = .failure(error)
+            }
+        }
+        if misses.count == 1, let miss = misses.first {
+            answers[miss.index] = try await Self.result { try await lookUp(key: miss.key, miss.text) }
+        } else if !misses.isEmpty {
+            try await withThrowingTaskGroup(of: (Int, Result<Caller, AuthenticationError>).self) { group in
+                var pending = misses[...]
+                func start() {
+                    guard let miss = pending.popFirst() else { return }
+                    group.addTask { (miss.index, try await Self.result { try await lookUp(key: miss.key, miss.text) }) }
+                }
+                for _ in 0..<Self.lookupsInFlight { start() }
+                while let (index, answer) = try await group.next() {
+                    answers[index] = answer
+                    start()
+                }
+            }
+        }
+        return answers.map { $0! }
+    }
+
+    /// A batch's concurrent lookups: half the platform pool's default, so one batch leaves room
+    /// for other callers.
+    static let lookupsInFlight = 8
+
+    private static func result(_ body: () async throws -> Caller) async throws -> Result<Caller, AuthenticationError> {
+        do {
+            return .success(try await body())
+        } catch let error as AuthenticationError {
+            return .failure(error)
+        }
+    }
+
+    /// What the credential's answer needs next.
+    private enum MemoryAnswer {
+        case caller(Caller)
+        /// Not in memory: look it up (`key` nil when there is no cache).
+        case lookUp(CredentialCache.Key?, String)
+    }
+
+    /// The part of authentication that never suspends: the size check, a cached caller (renewed
+    /// when due) or a kept refusal.
+    private func fromMemory(_ credential: some StringProtocol & Sendable) throws -> MemoryAnswer {
         guard !credential.isEmpty, credential.utf8.count <= 8 * 1024 else {
             Self.refusals.beforeLookup.increment()
             throw AuthenticationError.invalidCredential
         }
-        guard let cache else { return try await Refused.unwrapping { try await load(String(credential)).0 } }
+        guard let cache else { return .lookUp(nil, String(credential)) }
         // Cached by the digest of the whole credential, secret included: a wrong secret never
         // matches a right one's entry.
         let (high, low) = SHA256.prefix128(credential)
@@ -88,12 +154,18 @@ public struct Authenticator: Sendable {
                 let text = String(credential)
                 return { try await self.load(text) }
             })
-        if let hit { return hit }
+        if let hit { return .caller(hit) }
         if let refused = cache.refusal(key) as? Refused {
             Self.refusals.remembered.increment()
             throw refused.error
         }
-        let text = String(credential)
+        return .lookUp(key, String(credential))
+    }
+
+    /// A credential memory did not answer, loaded through the cache (once however many ask) when
+    /// there is one.
+    private func lookUp(key: CredentialCache.Key?, _ text: String) async throws -> Caller {
+        guard let cache, let key else { return try await Refused.unwrapping { try await load(text).0 } }
         return try await Refused.unwrapping { try await cache.caller(key: key) { try await self.load(text) } }
     }
 
@@ -210,10 +282,15 @@ public struct Authenticator: Sendable {
         return (caller, try row.optionalDate("expires_at") ?? .distantFuture)
     }
 
-    /// The built-in graph, or the tenant's own when the principal holds custom roles.
+    /// The built-in graph, or the tenant's own when the principal holds custom roles (kept a while
+    /// in `graphs`, so a tenant's keys loaded together read it once).
     private func graph(tenantID: UUID, roles: [String]) async throws -> RoleGraph {
         if RoleGraph.builtinSuffices(for: roles) { return .builtin }
-        return try await platform.withTenant(tenantID) { tx in try await RoleStore.graph(tx, tenantID: tenantID) }
+        let load: @Sendable () async throws -> RoleGraph = { [platform] in
+            try await platform.withTenant(tenantID) { tx in try await RoleStore.graph(tx, tenantID: tenantID) }
+        }
+        guard let graphs else { return try await load() }
+        return try await graphs.graph(tenantID: tenantID, load: load)
     }
 }
 

@@ -15,6 +15,8 @@ struct BenchDecision: AsyncParsableCommand {
 
     @Option(help: "Keys to cache for the memory figure.") var keys = 100_000
     @Option(help: "Tenants the keys belong to.") var tenants = 1_000
+    @Option(help: "Distinct cached keys the timed decisions draw from (all keys: a working set larger than the CPU caches).")
+    var spread = 1024
 
     /// Custom roles three levels deep over `developer`, as the HTTP benchmark's data set has.
     static func graph() -> RoleGraph {
@@ -44,7 +46,11 @@ struct BenchDecision: AsyncParsableCommand {
         print("bench cache_callers \(cache.count) callers")
         print("bench cache_bytes_per_caller \((after - before) / keys) bytes")
 
-        let credentials = (0..<1024).map { Self.credential($0 * 97 % keys) }
+        // A power of two, so a decision picks its credential with a mask; drawn in a scattered order.
+        let drawn = 1 << (Int.bitWidth - max(1, min(spread, keys)).leadingZeroBitCount - 1)
+        let mask = drawn - 1
+        var generator = SystemRandomNumberGenerator()
+        let credentials = (0..<drawn).map { _ in Self.credential(Int.random(in: 0..<keys, using: &generator)) }
         let permissions = ["documents:write", "prompts:update", "billing:read", "admin:user"]
         var allowed = 0
         let clock = ContinuousClock()
@@ -53,7 +59,7 @@ struct BenchDecision: AsyncParsableCommand {
         for sample in 0..<300 {
             let start = clock.now
             for i in 0..<round {
-                let credential = credentials[i & 1023]
+                let credential = credentials[(sample &* round &+ i) & mask]
                 let (high, low) = SHA256.prefix128(credential)
                 guard let caller = cache.cached(.init(high: high, low: low)),
                     let probe = PermissionIDs.shared.probe(permissions[(i + sample) & 3])
@@ -67,7 +73,7 @@ struct BenchDecision: AsyncParsableCommand {
         precondition(allowed > 0, "no decision allowed: the benchmark measured nothing")
         print("bench cached_decision_median \(String(format: "%.0f", samples[samples.count / 2])) ns")
         print("bench cached_decision_p99 \(String(format: "%.0f", samples[samples.count * 99 / 100])) ns")
-        let digest = Self.median(rounds: 100, each: round) { i in _ = SHA256.prefix128(credentials[i & 1023]) }
+        let digest = Self.median(rounds: 100, each: round) { i in _ = SHA256.prefix128(credentials[i & mask]) }
         print("bench cached_decision_sha256_part \(String(format: "%.0f", digest)) ns")
     }
 

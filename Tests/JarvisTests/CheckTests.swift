@@ -48,6 +48,80 @@ import Testing
         }
     }
 
+    /// A batch's uncached keys are looked up together (concurrently): each answer still belongs to
+    /// its own item, a repeated key and a refused one included, and quota draws go in item order.
+    @Test func aColdBatchIsAnsweredInItsItemsOrder() async throws {
+        try await Fixture.withAPI { api in
+            let gateway = try await Self.gateway(api)
+            let t = try await api.seedTenant(prefix: "chk-cold")
+            var principals: [(id: String, key: String, role: String)] = []
+            for n in 0..<36 {
+                let role = n % 3 == 0 ? "viewer" : "developer"
+                let (id, key) = try await api.principal(in: t, role: role)
+                principals.append((id, key, role))
+            }
+            let (revokedID, revoked) = try await api.principal(in: t, role: "developer")
+            let keys = try await api.get("/v1/tenants/\(t.slug)/api-keys?principal_id=\(revokedID)", key: t.adminKey)
+            let revokedRecord = try #require(keys.items.first?["id"] as? String)
+            #expect(try await api.delete("/v1/tenants/\(t.slug)/api-keys/\(revokedRecord)", key: t.adminKey).status == .ok)
+            // One request a second with a burst of 20: of the 25 items that draw, the first 20 pass.
+            #expect(try await api.post("/v1/tenants/\(t.slug)/quotas", ["metric": "requests", "limit": 1, "burst": 20], key: t.adminKey).status == .created)
+
+            var items: [[String: any Sendable]] = principals.map { ["credential": $0.key, "permission": "documents:write", "quota": ["requests": 1]] }
+            items.insert(["credential": revoked, "permission": "documents:write", "quota": ["requests": 1]], at: 5)
+            items.insert(["credential": principals[1].key, "permission": "documents:write", "quota": ["requests": 1]], at: 9)
+            items.insert(["credential": "jvs_AAAAAAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "permission": "documents:write"], at: 12)
+            let response = try await Self.check(api, ["items": items], key: gateway)
+            #expect(response.status == .ok, "\(response.text)")
+            let answers = response.items
+            try #require(answers.count == 39)
+            var expected = principals.map { Optional($0) }
+            expected.insert(nil, at: 5)
+            expected.insert(principals[1], at: 9)
+            expected.insert(nil, at: 12)
+            var drawn = 0
+            for (index, (answer, owner)) in zip(answers, expected).enumerated() {
+                guard let owner else {
+                    #expect(answer["reason"] as? String == (index == 5 ? "revoked" : "invalid_credential"), "item \(index)")
+                    continue
+                }
+                #expect(answer["principal_id"] as? String == owner.id, "item \(index)")
+                if owner.role == "viewer" {
+                    #expect(answer["reason"] as? String == "permission_denied", "item \(index)")
+                    continue
+                }
+                drawn += 1
+                if drawn <= 20 {
+                    #expect(answer["allowed"] as? Bool == true, "item \(index): \(answer)")
+                } else {
+                    #expect(answer["reason"] as? String == "quota_requests", "item \(index): \(answer)")
+                }
+            }
+            #expect(drawn > 20)
+        }
+    }
+
+    /// Role graphs are kept a while for the keys loaded after them: a changed custom role must reach
+    /// a key loaded right after the change as well as one cached before it.
+    @Test func aChangedCustomRoleReachesKeysLoadedAfterIt() async throws {
+        try await Fixture.withAPI { api in
+            let gateway = try await Self.gateway(api)
+            let t = try await api.seedTenant(prefix: "chk-graph")
+            let base = "/v1/tenants/\(t.slug)"
+            #expect(try await api.post("\(base)/roles", ["name": "reader", "permissions": ["documents:read"]], key: t.adminKey).status == .created)
+            let (_, first) = try await api.principal(in: t, role: "reader")
+            let (_, second) = try await api.principal(in: t, role: "reader")
+            func allowed(_ key: String) async throws -> Bool? {
+                try await Self.check(api, ["credential": key, "permission": "documents:write"], key: gateway).json["allowed"] as? Bool
+            }
+            #expect(try await allowed(first) == false)
+            let updated = try await api.patch("\(base)/roles/reader", ["permissions": ["documents:read", "documents:write"]], key: t.adminKey)
+            #expect(updated.status == .ok, "\(updated.text)")
+            #expect(try await allowed(second) == true, "a key loaded after the change was judged by the old graph")
+            #expect(try await allowed(first) == true)
+        }
+    }
+
     @Test func aPermissionNoOneHeldBeforeIsAllowedOnItsFirstCheck() async throws {
         try await Fixture.withAPI { api in
             let gateway = try await Self.gateway(api)

@@ -2,6 +2,7 @@
 -- on every figure (the baseline uses it too). Environment:
 --   BENCH_KIND   baseline | baseline_post | check | check_quota_draw | check_quota | check_batch | authz | resolve_prompt | resolve_flags
 --                | usage | usage_batch | admin_write | flood (never-issued credentials on /v1/authz)
+--                | check_uniform (each request a key drawn at random from the whole file)
 --   BENCH_KEYS   the seeded keys file (`<tenant index> <key>` per line)
 --   BENCH_ADMIN  the bearer credential that calls /v1/check (or /v1/resolve)
 --   BENCH_RATE   optional: aim at this many requests/s over all connections (open-ish loop)
@@ -21,7 +22,7 @@ math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 100000
 local offset = math.random(#keys)
 local function key(i) return keys[(offset + i * 7919) % #keys + 1] end
 local json = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. admin }
-for i = 1, count do
+for i = 1, kind == "check_uniform" and 0 or count do
   if kind == "baseline" then
     -- With a Host header: nginx (the second baseline) answers a request without one with 400.
     prebuilt[i] = wrk.format("GET", "/_bench/baseline", { ["Host"] = "127.0.0.1" })
@@ -84,6 +85,14 @@ if rate then
     local low = math.floor(per)
     if math.random() < per - low then return low + 1 end
     return low
+  end
+end
+
+if kind == "check_uniform" then
+  -- Built per request: a prebuilt cycle would reuse a few thousand keys of the million.
+  request = function()
+    return wrk.format("POST", "/v1/check", json,
+      '{"credential":"' .. keys[math.random(#keys)] .. '","permission":"' .. permissions[math.random(#permissions)] .. '"}')
   end
 end
 

@@ -70,4 +70,5 @@ def main():
     out.write("COMMIT;\n")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -39,10 +39,22 @@ struct CheckController {
         var out: [UInt8] = []
         out.reserveCapacity(parsed.items.count * 160)
         if parsed.batch { out += #"{"items":["#.utf8 }
+        // A batch's credentials are authenticated first, together, so its uncached keys are looked
+        // up concurrently; its quota draws then go in the items' order.
+        let subjects: [Result<Caller, AuthenticationError>]
+        if parsed.batch {
+            subjects = try await authenticator.authenticate(credentials: parsed.items.map(\.credential))
+        } else {
+            do {
+                subjects = [.success(try await authenticator.authenticate(credential: parsed.items[0].credential))]
+            } catch let error as AuthenticationError {
+                subjects = [.failure(error)]
+            }
+        }
         var refused: QuotaDenial?
         for (index, item) in parsed.items.enumerated() {
             if index > 0 { out.append(44) }
-            let decision = try await decide(item, caller: caller)
+            let decision = try await decide(item, subject: subjects[index], caller: caller)
             tally(decision, permission: item.permission, caller: caller)
             refused = decision.denial
             decision.write(into: &out)
@@ -103,11 +115,13 @@ struct CheckController {
             outcome: decision.allowed ? .success : .denied, reason: decision.reason))
     }
 
-    func decide(_ item: CheckRequest.Item, caller: Caller) async throws -> Decision {
+    /// - Parameter subject: the item's credential, authenticated (or refused).
+    func decide(_ item: CheckRequest.Item, subject authenticated: Result<Caller, AuthenticationError>, caller: Caller) async throws -> Decision {
         let subject: Caller
-        do {
-            subject = try await authenticator.authenticate(credential: item.credential)
-        } catch let error as AuthenticationError {
+        switch authenticated {
+        case .success(let caller):
+            subject = caller
+        case .failure(let error):
             if PermissionIDs.shared.probe(item.permission) == nil { return Decision(allowed: false, reason: "invalid_permission") }
             return Decision(allowed: false, reason: Self.reason(error))
         }

@@ -81,7 +81,9 @@ public struct JarvisApplication: Sendable {
         spanExporter = configuration.tracing.otlpEndpoint.map { SpanExporter(endpoint: $0, serviceName: configuration.tracing.serviceName) }
         tracer = JarvisTracer(exporter: spanExporter, sampleRatio: configuration.tracing.sampleRatio)
         changes = ChangeFeed()
-        credentials = CredentialCache(changes: changes)
+        credentials = CredentialCache(
+            capacity: configuration.credentialCacheCapacity, maxAge: TimeInterval(configuration.credentialCacheMaxAge.components.seconds),
+            changes: changes)
         app = Database(name: "app", configuration: configuration.appDatabase, logger: logger, changes: changes)
         platform = Database(name: "platform", configuration: configuration.platformDatabase, logger: logger, changes: changes)
         var healthConfiguration = configuration.platformDatabase
@@ -116,7 +118,8 @@ public struct JarvisApplication: Sendable {
         legacyKeys = LegacyKeyIDs(platform: platform)
         let authenticator = Authenticator(
             platform: platform, pepper: configuration.apiKeyPepper, lastUsed: lastUsed,
-            tokens: TokenVerifier(ring: signingKeys, configuration: settings), cache: credentials, legacyKeys: legacyKeys)
+            tokens: TokenVerifier(ring: signingKeys, configuration: settings), cache: credentials, legacyKeys: legacyKeys,
+            graphs: RoleGraphCache(changes: changes))
         let issuer = TokenIssuer(ring: signingKeys, configuration: settings)
         let sessions = Sessions()
         let tenants = Tenants(platform: platform, sessions: sessions)
