@@ -48,6 +48,20 @@ public enum SHA256 {
         return UInt64(bigEndian: digest.0)
     }
 
+    /// SHA-256(`a` ‖ `b`) without joining the inputs and with the context on the stack (no
+    /// method fetch under a lock): a hash chain's link is the digest of the previous hash and an
+    /// event, computed millions of times by a verification.
+    public static func hash(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: byteCount) { out, count in
+            var context = SHA256_CTX()
+            SHA256_Init(&context)
+            a.withUnsafeBufferPointer { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
+            b.withUnsafeBufferPointer { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
+            SHA256_Final(out.baseAddress, &context)
+            count = byteCount
+        }
+    }
+
     private static func prefix128(bytes input: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var context = SHA256_CTX()

@@ -24,7 +24,22 @@ import Testing
         try #require(report.json["intact"] as? Bool == true && report.json["unsealed"] as? Int == 0, "\(report.text)")
         let links = try #require(report.json["checked"] as? Int)
         try #require(links >= 4, "\(report.text)")
+        // Read in windows of two links, the same chain holds as a whole.
+        let windowed = try await Self.inSmallWindows(id)
+        try #require(windowed.intact && windowed.checked == links && windowed.headHash == report.json["head_hash"] as? String)
         return (t.slug, id, links)
+    }
+
+    /// The verification read in windows of two links, so a tampered place sits on a window's edge.
+    static func inSmallWindows(_ tenantID: UUID) async throws -> AuditVerifier.Report {
+        let platform = Fixture.database("JARVIS_PLATFORM_DATABASE_URL", poolSize: 2)
+        defer { Task { await platform.pool.shutdown() } }
+        return try await AuditVerifier(database: platform, window: 2).verify(tenantID: tenantID)
+    }
+
+    static func firstBreakInSmallWindows(_ tenantID: UUID) async throws -> (seq: Int, kind: String) {
+        let found = try #require(try await inSmallWindows(tenantID).firstBreak)
+        return (Int(found.seq), found.kind.rawValue)
     }
 
     /// Runs `statements` as the owner inside the tenant, with the append-only triggers off for
@@ -153,16 +168,19 @@ import Testing
                 "UPDATE audit_events SET details = details || '{\"name\": \"someone else\"}' WHERE tenant_id = $1 AND id = (SELECT event_id FROM audit_chain WHERE tenant_id = $1 AND seq = 3)",
             ])
             #expect(try await Self.firstBreak(api, changed.slug) == (3, "changed"))
+            #expect(try await Self.firstBreakInSmallWindows(changed.id) == (3, "changed"))
             // A deleted event.
             let deleted = try await Self.sealedTenant(api, prefix: "tamper-d")
             try await Self.tamper(deleted.id, [
                 "DELETE FROM audit_events WHERE tenant_id = $1 AND id = (SELECT event_id FROM audit_chain WHERE tenant_id = $1 AND seq = 2)",
             ])
             #expect(try await Self.firstBreak(api, deleted.slug) == (2, "missing"))
+            #expect(try await Self.firstBreakInSmallWindows(deleted.id) == (2, "missing"))
             // A deleted link.
             let cut = try await Self.sealedTenant(api, prefix: "tamper-l")
             try await Self.tamper(cut.id, ["DELETE FROM audit_chain WHERE tenant_id = $1 AND seq = 3"])
             #expect(try await Self.firstBreak(api, cut.slug) == (3, "missing"))
+            #expect(try await Self.firstBreakInSmallWindows(cut.id) == (3, "missing"))
             // Two events swapped between their links.
             let swapped = try await Self.sealedTenant(api, prefix: "tamper-r")
             try await Self.tamper(swapped.id, [
@@ -172,6 +190,7 @@ import Testing
                 "UPDATE audit_chain c SET event_id = p.event_id, occurred_at = p.occurred_at FROM pair p WHERE c.tenant_id = $1 AND c.seq = 2 AND p.seq = 3",
             ])
             #expect(try await Self.firstBreak(api, swapped.slug) == (2, "reordered"))
+            #expect(try await Self.firstBreakInSmallWindows(swapped.id) == (2, "reordered"))
         }
     }
 
@@ -207,6 +226,7 @@ import Testing
             let cut = try await twoCheckpoints("ckpt-t")
             try await Self.tamper(cut.id, ["DELETE FROM audit_chain WHERE tenant_id = $1 AND seq = \(cut.second)"])
             #expect(try await Self.firstBreak(api, cut.slug) == (cut.second, "missing"))
+            #expect(try await Self.firstBreakInSmallWindows(cut.id) == (cut.second, "missing"))
 
             // Keys are published; after a rotation new checkpoints use the new key and old ones still verify.
             let published = try await api.request(.get, "/.well-known/jarvis-audit-keys.json", key: nil)

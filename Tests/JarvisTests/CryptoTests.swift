@@ -10,6 +10,11 @@ import Testing
 
     @Test func sha256MatchesTheFIPSExample() {
         #expect(Self.hex(SHA256.hash("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // Two parts hashed as one input, whatever the split (an empty side included).
+        #expect(Self.hex(SHA256.hash(Array("a".utf8), Array("bc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hash([], Array("abc".utf8)) == SHA256.hash("abc") && SHA256.hash(Array("abc".utf8), []) == SHA256.hash("abc"))
+        let long = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(SHA256.hash(Array(long[..<333]), Array(long[333...])) == SHA256.hash(long))
     }
 
     @Test func hmacSHA256MatchesRFC4231TestCase2() {
