@@ -112,9 +112,9 @@ public struct Authenticator: Sendable {
         return answers.map { $0! }
     }
 
-    /// A batch's concurrent lookups: half the platform pool's default, so one batch leaves room
-    /// for other callers.
-    static let lookupsInFlight = 8
+    /// A batch's concurrent lookups: half the platform pool's default (8 connections), so one
+    /// batch leaves room for other callers.
+    static let lookupsInFlight = 4
 
     private static func result(_ body: () async throws -> Caller) async throws -> Result<Caller, AuthenticationError> {
         do {
