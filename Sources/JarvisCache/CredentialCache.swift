@@ -105,6 +105,9 @@ public final class CredentialCache: Sendable {
         lifetime = UInt32(max(maxAge, 0))
         renewAfter = lifetime / 2
         renewSpread = UInt64(max(maxAge, 4) / 4)
+        // Each shard's table at its full size from the start: grown by doubling, it left every
+        // smaller table it outgrew behind in the heap. A table's untouched pages are not resident.
+        entries.forEachShard { $0.reserveCapacity(capacityPerShard) }
         changes?.subscribe { [weak self] change in
             switch change {
             case .tenant(let id): self?.invalidate(tenantID: id)

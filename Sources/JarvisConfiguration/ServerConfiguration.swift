@@ -40,7 +40,7 @@ public struct ServerConfiguration: Sendable {
     public var webhookAllowLoopback = false
     /// Per-connection timeouts and header limits, and the shutdown grace period.
     public var connections = ConnectionLimits()
-    /// Most credentials the hot path keeps in memory (about 570 bytes each in the scale run); past it, entries
+    /// Most credentials the hot path keeps in memory (about 530 bytes each in the scale run); past it, entries
     /// are evicted and those keys are looked up again.
     public var credentialCacheCapacity = 200_000
     /// How long a cached credential answers without being looked up again: an idle key's life, and
