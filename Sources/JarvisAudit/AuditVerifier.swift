@@ -103,6 +103,11 @@ public struct AuditVerifier: Sendable {
         // hashes the window before: each window is a short index walk (links in seq order, each
         // event found by its key) that starts answering at once, where one query over the whole
         // chain had PostgreSQL join and sort millions of rows before its first one.
+        // Counted before the head is read: every event sealed by then is in the links walked, so a
+        // report of nothing unsealed covers every event committed before the verification began.
+        let unsealed = try await database.withTenant(tenantID) { tx in
+            try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
+        }
         if !ranged {
             last = Int64(try await database.withTenant(tenantID) { tx in
                 try await tx.query("SELECT COALESCE(max(seq), 0) AS last FROM audit_chain WHERE tenant_id = $1", [tenantID]).first?.int("last") ?? 0
@@ -135,9 +140,6 @@ public struct AuditVerifier: Sendable {
         // A checkpoint past the last link, at a seq no link holds: the chain's tail was cut off.
         if !ranged, walk.found == nil, try await checkpointWithoutLink(tenantID, after: walk.expectedSeq - 1) {
             walk.found = Break(seq: walk.expectedSeq, eventID: nil, kind: .missing)
-        }
-        let unsealed = try await database.withTenant(tenantID) { tx in
-            try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [tenantID]).first?.int("n") ?? 0
         }
         return Report(
             tenantID: tenantID, firstSeq: first, checked: walk.checked, headSeq: walk.expectedSeq - 1, headHash: Hex.encode(walk.previous), archived: walk.archived,
