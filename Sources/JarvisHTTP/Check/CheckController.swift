@@ -41,20 +41,22 @@ struct CheckController {
         if parsed.batch { out += #"{"items":["#.utf8 }
         // A batch's credentials are authenticated first, together, so its uncached keys are looked
         // up concurrently; its quota draws then go in the items' order.
-        let subjects: [Result<Caller, AuthenticationError>]
+        // One check keeps its answer out of an array (no allocation for it on the hot path).
+        var subjects: [Result<Caller, AuthenticationError>] = []
+        var single: Result<Caller, AuthenticationError>?
         if parsed.batch {
             subjects = try await authenticator.authenticate(credentials: parsed.items.map(\.credential))
         } else {
             do {
-                subjects = [.success(try await authenticator.authenticate(credential: parsed.items[0].credential))]
+                single = .success(try await authenticator.authenticate(credential: parsed.items[0].credential))
             } catch let error as AuthenticationError {
-                subjects = [.failure(error)]
+                single = .failure(error)
             }
         }
         var refused: QuotaDenial?
         for (index, item) in parsed.items.enumerated() {
             if index > 0 { out.append(44) }
-            let decision = try await decide(item, subject: subjects[index], caller: caller)
+            let decision = try await decide(item, subject: single ?? subjects[index], caller: caller)
             tally(decision, permission: item.permission, caller: caller)
             refused = decision.denial
             decision.write(into: &out)
