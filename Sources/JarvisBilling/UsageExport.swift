@@ -38,21 +38,20 @@ public struct UsageExport: Sendable {
         case principal
         case costCenter = "cost_center"
 
-        /// The select-list entries: fixed text chosen by the dimension, never built from input.
-        var columns: String {
+        /// The dimension's columns: name, how the renderer writes it, and its value over the
+        /// rollup rows `d` (or the aggregated groups `g`), in fixed text chosen by the dimension.
+        func outputs(over rows: String) -> [(name: String, kind: ExportRenderer.Kind, value: String)] {
             switch self {
-            case .tenant: return "t.slug AS tenant, d.tenant_id AS tenant_id"
-            case .day: return "to_char(d.day, 'YYYY-MM-DD') AS day"
-            case .month: return "to_char(d.day, 'YYYY-MM') AS month"
-            case .model: return "d.model AS model"
-            case .modelVersion: return "NULLIF(d.model_version, '') AS model_version"
-            case .promptVersion: return "NULLIF(d.prompt_version, '') AS prompt_version"
-            case .principal: return "NULLIF(d.principal_id, '00000000-0000-0000-0000-000000000000') AS principal_id"
-            case .costCenter: return "NULLIF(d.cost_center, '') AS cost_center"
+            case .tenant: return [("tenant", .text, "t.slug"), ("tenant_id", .uuid, "\(rows).tenant_id")]
+            case .day: return [("day", .day, "\(rows).day")]
+            case .month: return [("month", .month, rows == "g" ? "g.month" : "date_trunc('month', d.day)::date")]
+            case .model: return [("model", .text, "\(rows).model")]
+            case .modelVersion: return [("model_version", .text, "NULLIF(\(rows).model_version, '')")]
+            case .promptVersion: return [("prompt_version", .text, "NULLIF(\(rows).prompt_version, '')")]
+            case .principal: return [("principal_id", .uuid, "NULLIF(\(rows).principal_id, '00000000-0000-0000-0000-000000000000')")]
+            case .costCenter: return [("cost_center", .text, "NULLIF(\(rows).cost_center, '')")]
             }
         }
-
-        var width: Int { self == .tenant ? 2 : 1 }
 
         /// The grouping key inside the aggregation (rollup columns only, so PostgreSQL estimates the
         /// groups from the rollup's statistics and hashes them).
@@ -66,20 +65,6 @@ public struct UsageExport: Sendable {
             case .promptVersion: return "d.prompt_version"
             case .principal: return "d.principal_id"
             case .costCenter: return "d.cost_center"
-            }
-        }
-
-        /// The same columns as `columns`, from the aggregated rows `g` (and the tenant `t`).
-        var presented: String {
-            switch self {
-            case .tenant: return "t.slug AS tenant, g.tenant_id AS tenant_id"
-            case .day: return "to_char(g.day, 'YYYY-MM-DD') AS day"
-            case .month: return "to_char(g.month, 'YYYY-MM') AS month"
-            case .model: return "g.model AS model"
-            case .modelVersion: return "NULLIF(g.model_version, '') AS model_version"
-            case .promptVersion: return "NULLIF(g.prompt_version, '') AS prompt_version"
-            case .principal: return "NULLIF(g.principal_id, '00000000-0000-0000-0000-000000000000') AS principal_id"
-            case .costCenter: return "NULLIF(g.cost_center, '') AS cost_center"
             }
         }
     }
@@ -183,93 +168,92 @@ public struct UsageExport: Sendable {
             SELECT set_config('statement_timeout', '\(exportTimeout.components.seconds)s', true), set_config('work_mem', '64MB', true),
                    set_config('jarvis.export_currency', $1, true)
             """, [currency])
-        try await tx.copyOut(sql(query, tenantID: tenantID), timeout: exportTimeout, write)
+        let plan = plan(query, tenantID: tenantID, currency: currency)
+        guard let renderer = plan.renderer else {
+            try await tx.copyOut(plan.sql, timeout: exportTimeout, write)
+            return
+        }
+        let header = renderer.header
+        if !header.isEmpty { try await write(header) }
+        var reader = BinaryCopyReader()
+        try await tx.copyOut(plan.sql, timeout: exportTimeout) { chunk in
+            var out: [UInt8] = []
+            out.reserveCapacity(chunk.count * 2)
+            try reader.read(chunk) { row in renderer.render(row, into: &out) }
+            if !out.isEmpty { try await write(out) }
+        }
+        guard reader.isComplete else { throw StoreError.decoding("the export's COPY ended before its end marker") }
     }
 
     /// The key of the day rollup: grouping by all of it leaves every row as it is.
     static let rollupKey: Set<Dimension> = [.tenant, .day, .principal, .model, .modelVersion, .promptVersion, .costCenter]
 
-    /// The COPY statement. Besides fixed fragments chosen by the format and the dimensions, it holds
-    /// the days and the tenant as literals rendered from typed values (`SQLLiteral`): COPY takes no
-    /// parameters, and the planner must see the range to scan a month in parallel and hash its groups.
-    static func sql(_ query: Query, tenantID: UUID?) -> String {
+    /// The measures of each row or group, as `int8` fields (sums of `bigint` are `numeric`: cast
+    /// back, so the renderer reads eight bytes, never a numeric's digits).
+    static let measureNames = ["requests", "input_tokens", "output_tokens", "cost_micros", "unpriced_requests"]
+    static let rollupMeasures = ["d.events", "d.input_tokens", "d.output_tokens", "d.cost_micros", "d.unpriced_events"]
+
+    /// The COPY statement and, for CSV and JSON Lines (binary COPY), the renderer of its rows;
+    /// FOCUS is rendered by PostgreSQL (text COPY). Besides fixed fragments chosen by the format
+    /// and the dimensions, the statement holds the days and the tenant as literals rendered from
+    /// typed values (`SQLLiteral`): COPY takes no parameters, and the planner must see the range to
+    /// scan a month in parallel and hash its groups.
+    static func plan(_ query: Query, tenantID: UUID?, currency: String) -> (sql: String, renderer: ExportRenderer?) {
         let needsTenants = query.format == .focus || query.groupBy.contains(.tenant)
         var range = "d.day BETWEEN \(SQLLiteral.date(query.fromDay)) AND \(SQLLiteral.date(query.toDay))"
         if let tenantID { range += " AND d.tenant_id = \(SQLLiteral.uuid(tenantID))" }
         let filter = "FROM usage_daily d\(needsTenants ? " JOIN tenants t ON t.id = d.tenant_id" : "") WHERE \(range)"
-        let currency = "(SELECT current_setting('jarvis.export_currency'))"
+        let format: ExportRenderer.Format
         switch query.format {
-        case .csv, .jsonl:
-            let select: String
-            if query.groupBy.isEmpty {
-                select = "SELECT \(measures(currency)) \(filter)"
-            } else if rollupKey.isSubset(of: Set(query.groupBy)) {
-                // The finest grain: the rollup's rows are the answer, with no aggregation to wait for.
-                select = """
-                    SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(rowMeasures(currency)) \(filter)
-                    """
-            } else if query.groupBy.contains(.day) || query.groupBy.contains(.principal) {
-                // Groups nearly as many as the rows: one sort that both groups and orders them.
-                let width = query.groupBy.reduce(0) { $0 + $1.width }
-                let positions = (1...width).map(String.init).joined(separator: ", ")
-                select = """
-                    SELECT \(query.groupBy.map(\.columns).joined(separator: ", ")), \(measures(currency)) \(filter)
-                    GROUP BY \(positions) ORDER BY \(positions)
-                    """
-            } else {
-                // Few groups (by month, tenant, model…): aggregated over the rollup alone, then named
-                // (the tenant's slug joined to one row per group), so the planner sees their number
-                // from the rollup's statistics (migration 0025) and hashes them.
-                let width = query.groupBy.reduce(0) { $0 + $1.width }
-                let positions = (1...width).map(String.init).joined(separator: ", ")
-                let keys = query.groupBy.map(\.key)
-                let grouped = """
-                    SELECT \(keys.joined(separator: ", ")), \(sums)
-                    FROM usage_daily d WHERE \(range)
-                    GROUP BY \((1...keys.count).map(String.init).joined(separator: ", "))
-                    """
-                select = """
-                    SELECT \(query.groupBy.map(\.presented).joined(separator: ", ")), \(groupedMeasures(currency))
-                    FROM (\(grouped)) g\(query.groupBy.contains(.tenant) ? " JOIN tenants t ON t.id = g.tenant_id" : "")
-                    ORDER BY \(positions)
-                    """
-            }
-            if query.format == .csv { return "COPY (\(select)) TO STDOUT WITH (FORMAT csv, HEADER true)" }
-            // JSON text holds no raw control characters, so a CSV COPY whose quote and delimiter are
-            // control characters writes each object exactly as PostgreSQL rendered it.
-            return "COPY (SELECT row_to_json(q)::text FROM (\(select)) q) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         case .focus:
-            return "COPY (\(focusSelect(filter, currency: currency))) TO STDOUT WITH (FORMAT csv, HEADER true)"
+            let currencyValue = "(SELECT current_setting('jarvis.export_currency'))"
+            return ("COPY (\(focusSelect(filter, currency: currencyValue))) TO STDOUT WITH (FORMAT csv, HEADER true)", nil)
+        case .csv: format = .csv
+        case .jsonl: format = .jsonl
         }
-    }
-
-    static func measures(_ currency: String) -> String {
-        """
-        sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
-        sum(d.cost_micros) AS cost_micros, round(sum(d.cost_micros)::numeric / 1000000, 6) AS cost,
-        \(currency) AS currency, sum(d.unpriced_events) AS unpriced_requests
-        """
-    }
-
-    /// The sums inside the aggregation, and the columns made of them outside it.
-    static let sums = """
-        sum(d.events) AS requests, sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
-        sum(d.cost_micros) AS cost_micros, sum(d.unpriced_events) AS unpriced_requests
-        """
-
-    static func groupedMeasures(_ currency: String) -> String {
-        """
-        g.requests, g.input_tokens, g.output_tokens, g.cost_micros, round(g.cost_micros::numeric / 1000000, 6) AS cost,
-        \(currency) AS currency, g.unpriced_requests
-        """
-    }
-
-    /// The same columns for one rollup row.
-    static func rowMeasures(_ currency: String) -> String {
-        """
-        d.events AS requests, d.input_tokens, d.output_tokens, d.cost_micros, round(d.cost_micros::numeric / 1000000, 6) AS cost,
-        \(currency) AS currency, d.unpriced_events AS unpriced_requests
-        """
+        let grouped = !query.groupBy.isEmpty && !rollupKey.isSubset(of: Set(query.groupBy))
+        let fewGroups = grouped && !query.groupBy.contains(.day) && !query.groupBy.contains(.principal)
+        let dimensions = query.groupBy.flatMap { $0.outputs(over: fewGroups ? "g" : "d") }
+        let positions = dimensions.indices.map { String($0 + 1) }.joined(separator: ", ")
+        let select: String
+        if query.groupBy.isEmpty {
+            select = "SELECT \(rollupMeasures.map { "sum(\($0))::int8" }.joined(separator: ", ")) \(filter)"
+        } else if !grouped {
+            // The finest grain: the rollup's rows are the answer, with no aggregation to wait for.
+            select = "SELECT \((dimensions.map(\.value) + rollupMeasures).joined(separator: ", ")) \(filter)"
+        } else if !fewGroups {
+            // Groups nearly as many as the rows: one sort that both groups and orders them.
+            let sums = rollupMeasures.map { "sum(\($0))::int8" }
+            select = "SELECT \((dimensions.map(\.value) + sums).joined(separator: ", ")) \(filter) GROUP BY \(positions) ORDER BY \(positions)"
+        } else {
+            // Few groups (by month, tenant, model…): aggregated over the rollup alone, then named
+            // (the tenant's slug joined to one row per group), so the planner sees their number
+            // from the rollup's statistics (migration 0025) and hashes them.
+            let keys = query.groupBy.map(\.key)
+            let sums = zip(rollupMeasures, measureNames).map { "sum(\($0)) AS \($1)" }
+            let inner = """
+                SELECT \(keys.joined(separator: ", ")), \(sums.joined(separator: ", "))
+                FROM usage_daily d WHERE \(range)
+                GROUP BY \(keys.indices.map { String($0 + 1) }.joined(separator: ", "))
+                """
+            select = """
+                SELECT \((dimensions.map(\.value) + measureNames.map { "g.\($0)::int8" }).joined(separator: ", "))
+                FROM (\(inner)) g\(query.groupBy.contains(.tenant) ? " JOIN tenants t ON t.id = g.tenant_id" : "")
+                ORDER BY \(positions)
+                """
+        }
+        var columns = dimensions.enumerated().map { ExportRenderer.Column(name: $0.element.name, kind: $0.element.kind, field: $0.offset) }
+        let first = dimensions.count
+        columns += [
+            .init(name: "requests", kind: .integer, field: first),
+            .init(name: "input_tokens", kind: .integer, field: first + 1),
+            .init(name: "output_tokens", kind: .integer, field: first + 2),
+            .init(name: "cost_micros", kind: .integer, field: first + 3),
+            .init(name: "cost", kind: .micros, field: first + 3),
+            .init(name: "currency", kind: .constant(currency), field: 0),
+            .init(name: "unpriced_requests", kind: .integer, field: first + 4),
+        ]
+        return ("COPY (\(select)) TO STDOUT WITH (FORMAT binary)", ExportRenderer(columns: columns, format: format))
     }
 
     /// FOCUS 1.0: every column of the specification (the nullable ones this platform has no value
@@ -280,7 +264,7 @@ public struct UsageExport: Sendable {
     static func focusSelect(_ filter: String, currency: String) -> String {
         """
         SELECT NULL::text AS "AvailabilityZone",
-               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "BilledCost",
+               (sum(d.cost_micros)::numeric * 0.000001) AS "BilledCost",
                d.tenant_id::text AS "BillingAccountId", t.slug AS "BillingAccountName",
                \(currency) AS "BillingCurrency",
                to_char(date_trunc('month', d.day) + interval '1 month', 'YYYY-MM-DD"T"00:00:00"Z"') AS "BillingPeriodEnd",
@@ -293,10 +277,10 @@ public struct UsageExport: Sendable {
                NULL::text AS "CommitmentDiscountCategory", NULL::text AS "CommitmentDiscountId", NULL::text AS "CommitmentDiscountName",
                NULL::text AS "CommitmentDiscountStatus", NULL::text AS "CommitmentDiscountType",
                sum(d.input_tokens + d.output_tokens)::numeric(38, 1) AS "ConsumedQuantity", 'Tokens' AS "ConsumedUnit",
-               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "ContractedCost", NULL::numeric AS "ContractedUnitPrice",
-               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "EffectiveCost", 'Jarvis' AS "InvoiceIssuer",
-               round(sum(d.cost_micros)::numeric / 1000000, 6) AS "ListCost", NULL::numeric AS "ListUnitPrice",
-               'Standard' AS "PricingCategory", round(sum(d.input_tokens + d.output_tokens)::numeric / 1000000, 6) AS "PricingQuantity",
+               (sum(d.cost_micros)::numeric * 0.000001) AS "ContractedCost", NULL::numeric AS "ContractedUnitPrice",
+               (sum(d.cost_micros)::numeric * 0.000001) AS "EffectiveCost", 'Jarvis' AS "InvoiceIssuer",
+               (sum(d.cost_micros)::numeric * 0.000001) AS "ListCost", NULL::numeric AS "ListUnitPrice",
+               'Standard' AS "PricingCategory", (sum(d.input_tokens + d.output_tokens)::numeric * 0.000001) AS "PricingQuantity",
                '1M Tokens' AS "PricingUnit",
                'Jarvis' AS "Provider", 'Jarvis' AS "Publisher", NULL::text AS "RegionId", NULL::text AS "RegionName",
                d.model || COALESCE('@' || NULLIF(d.model_version, ''), '') AS "ResourceId",
