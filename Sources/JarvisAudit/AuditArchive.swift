@@ -143,9 +143,13 @@ public struct AuditArchive: Sendable {
         while true {
             let page = try await platform.query(
                 """
-                SELECT c.seq, encode(c.prev_hash, 'hex') AS prev_hash, encode(c.hash, 'hex') AS hash, jarvis_audit_canonical(e) AS canonical,
-                       row_to_json(e)::text AS row
-                FROM audit_chain c JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
+                SELECT c.seq, encode(c.prev_hash, 'hex') AS prev_hash, encode(c.hash, 'hex') AS hash, l.canonical, l.row
+                FROM audit_chain c
+                JOIN LATERAL (
+                    -- Each event by its key, per link (see `AuditVerifier.linksSQL` for why not a join).
+                    SELECT jarvis_audit_canonical(e) AS canonical, row_to_json(e)::text AS row FROM audit_events e
+                    WHERE e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at LIMIT 1
+                ) l ON true
                 WHERE c.tenant_id = $1 AND c.occurred_at >= $2 AND c.occurred_at < $3 AND c.seq > $4
                 ORDER BY c.seq LIMIT 5000
                 """, [tenant, month, end, after])

@@ -46,9 +46,13 @@ public struct AuditExport: Sendable {
                                              range.last) AS last
                 FROM range
             ), links AS (
-                SELECT c.seq, c.prev_hash, c.hash, CASE WHEN e.id IS NULL THEN NULL ELSE jarvis_audit_canonical(e) END AS canonical
+                -- Each event by its key, per link (see `AuditVerifier.linksSQL` for why not a join).
+                SELECT c.seq, c.prev_hash, c.hash, l.canonical
                 FROM bounds, audit_chain c
-                LEFT JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
+                LEFT JOIN LATERAL (
+                    SELECT jarvis_audit_canonical(e) AS canonical FROM audit_events e
+                    WHERE e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at LIMIT 1
+                ) l ON true
                 WHERE c.tenant_id = current_setting('app.tenant_id')::uuid AND c.seq BETWEEN bounds.first AND bounds.last
             ), checkpoints AS (
                 SELECT k.* FROM audit_checkpoints k, bounds

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import JarvisAudit
+@testable import JarvisAudit
 import JarvisHTTP
 import JarvisStore
 import Testing
@@ -159,6 +159,35 @@ import Testing
             #expect(broken["intact"] as? Bool == false && (broken["first_break"] as? [String: any Sendable])?["seq"] as? Int == first + 1, "\(broken)")
             try await api.get("/v1/tenants/\(t.slug)/audit/verify?from=\(to)&to=\(from)").expectProblem(.badRequest)
         }
+    }
+
+    /// Right after a burst of a tenant's events, before they are analysed, the statistics say the
+    /// tenant has next to none. A window of the verification must still look each link's event up
+    /// by its key: as a plain join, PostgreSQL then loaded the tenant's events once and compared
+    /// every link with every one of them (200,000 links took minutes in the benchmark).
+    @Test func aWindowLooksEachEventUpByItsKeyWhateverTheStatisticsSay() async throws {
+        let owner = Fixture.database("JARVIS_OWNER_DATABASE_URL", poolSize: 1)
+        defer { Task { await owner.pool.shutdown() } }
+        let t = try await Fixture.withAPI { api in try await api.seedTenant(prefix: "stale") }
+        let id = try #require(UUID(uuidString: t.tenantID))
+        // Statistics from before the burst; the burst; the links analysed after it.
+        try await owner.query("ANALYZE audit_events")
+        try await Fixture.platform.query(
+            """
+            INSERT INTO audit_events (tenant_id, id, occurred_at, actor_kind, action, target_type, outcome)
+            SELECT $1, gen_random_uuid(), now(), 'system', 'test.burst', 'thing', 'success' FROM generate_series(1, 3000)
+            """, [id])
+        _ = try await Fixture.jarvis().auditSealer.seal(id)
+        try await owner.query("ANALYZE audit_chain")
+        let select = AuditVerifier.linksSQL(first: 1, last: 50_000)
+            .replacingOccurrences(of: "COPY (", with: "EXPLAIN (").replacingOccurrences(of: ") TO STDOUT", with: ")")
+        let plan = try await Fixture.platform.withTenant(id) { tx in
+            try await tx.query(AuditVerifier.windowSettings)
+            return try await tx.query(select).all.map { try $0.string("QUERY PLAN") }.joined(separator: "\n")
+        }
+        #expect(!plan.contains("Materialize") && !plan.contains("Join Filter"), "\(plan)")
+        #expect(plan.contains("Index Cond:") && plan.contains("id = c.event_id"), "\(plan)")
+        #expect(try await Self.inSmallWindows(id).intact)
     }
 
     @Test func tamperingIsFoundAndLocated() async throws {
