@@ -240,8 +240,11 @@ public final class CredentialCache: Sendable {
     /// Drops every entry of `tenantID` (a principal, key, role, binding or the tenant changed).
     public func invalidate(tenantID: UUID) {
         epochs.withLock { $0.invalidate(tenantID) }
-        entries.updateAll { _, entry in entry.caller.tenantID == tenantID ? nil : entry }
-        refusals.updateAll { _, refusal in refusal.error.tenantID == tenantID ? nil : refusal }
+        // A walk of every entry (23 ms with a million cached, one shard locked at a time). A mark
+        // per tenant that its entries share, revoked by its change, made this O(1) but cost 44 more
+        // bytes per cached key and 38 ns per cached decision (`jarvis bench-decision`): not taken.
+        entries.removeAll { _, entry in entry.caller.tenantID == tenantID }
+        refusals.removeAll { _, refusal in refusal.error.tenantID == tenantID }
     }
 
     /// Drops everything (notifications may have been missed).

@@ -75,6 +75,17 @@ struct BenchDecision: AsyncParsableCommand {
         print("bench cached_decision_p99 \(String(format: "%.0f", samples[samples.count * 99 / 100])) ns")
         let digest = Self.median(rounds: 100, each: round) { i in _ = SHA256.prefix128(credentials[i & mask]) }
         print("bench cached_decision_sha256_part \(String(format: "%.0f", digest)) ns")
+
+        // A tenant's change drops its entries from the cache: what that costs with every key cached.
+        var invalidations: [Double] = []
+        for tenant in tenantIDs.prefix(9) {
+            let start = clock.now
+            cache.invalidate(tenantID: tenant)
+            let elapsed = clock.now - start
+            invalidations.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+        precondition(cache.count == keys - 9 * (keys / tenants), "invalidation dropped \(keys - cache.count) entries, not \(9 * (keys / tenants))")
+        print("bench cache_invalidate_tenant_median \(String(format: "%.2f", invalidations.sorted()[invalidations.count / 2])) ms (\(cache.count) entries cached)")
     }
 
     static func median(rounds: Int, each: Int, _ work: (Int) -> Void) -> Double {
