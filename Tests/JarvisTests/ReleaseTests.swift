@@ -36,8 +36,10 @@ import Testing
         let ten = try Self.onCandidate(10, id: id, subjects: subjects)
         let fifty = try Self.onCandidate(50, id: id, subjects: subjects)
         let hundred = try Self.onCandidate(100, id: id, subjects: subjects)
+        // Five standard deviations either way (95 subjects at 10 %, 158 at 50 %): the rollout id is
+        // random, and ±500 at 50 % (3.2 σ) failed about once in 600 runs.
         #expect((9_500...10_500).contains(ten.count), "10% gave \(ten.count) of 100,000")
-        #expect((49_500...50_500).contains(fifty.count), "50% gave \(fifty.count) of 100,000")
+        #expect((49_200...50_800).contains(fifty.count), "50% gave \(fifty.count) of 100,000")
         #expect(hundred.count == 100_000)
         // Monotone: 10 → 50 → 100 never moves anyone off the candidate (and 50 → 10 never onto it).
         #expect(ten.isSubset(of: fifty))

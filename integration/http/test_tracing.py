@@ -107,6 +107,11 @@ def test_a_sampled_request_is_a_server_span_with_its_transactions_under_it(trace
     database = [s for s in spans if s["kind"] == 3]
     assert database and all(s["parentSpanId"] == server["spanId"] and s["name"] == "db.transaction" for s in database), spans
     assert all(attribute(s, "db.system") == "postgresql" for s in database)
+    # The access-log line of the request names its trace, so a log line leads to its spans.
+    with open(instance.log.name) as log:
+        logged = [json.loads(line) for line in log if line.startswith("{")]
+    assert [line for line in logged if line.get("msg") == "request" and line.get("path") == "/v1/tenants"
+            and line.get("method") == "POST" and line.get("trace_id") == trace_id], logged[-5:]
 
     # A failing request is recorded with its status.
     trace_id, _, header = traceparent()

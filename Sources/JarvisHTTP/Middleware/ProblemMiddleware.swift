@@ -18,7 +18,10 @@ struct ProblemMiddleware: RouterMiddleware {
         var context = context
         context.requestID = Self.requestID(from: request, assigned: context)
         let quiet = request.uri.path.hasPrefix("/v1/check") || request.uri.path.hasPrefix("/v1/authz")
-        if !quiet { context.logger[metadataKey: "request_id"] = .string(context.requestID) }
+        if !quiet {
+            context.logger[metadataKey: "request_id"] = .string(context.requestID)
+            context.traceSlot = TraceIDSlot()
+        }
         let started = ContinuousClock.now
         var response: Response
         do {
@@ -32,19 +35,22 @@ struct ProblemMiddleware: RouterMiddleware {
                     headers: [.allow: allow])
             }
             if serverFault {
-                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)", "request_id": "\(context.requestID)"])
+                var metadata: Logger.Metadata = ["error": "\(error)", "path": "\(request.uri.path)", "request_id": "\(context.requestID)"]
+                if let trace = context.traceSlot?.traceID { metadata["trace_id"] = .string(trace) }
+                context.logger.error("request failed", metadata: metadata)
             }
             response = problem.response(requestID: context.requestID, path: request.uri.path)
         }
         if quiet && response.status.code < 500 { return response }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        context.logger.info(
-            "request",
-            metadata: [
-                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
-                "duration_ms": "\(milliseconds)", "request_id": "\(context.requestID)",
-            ])
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+            "duration_ms": "\(milliseconds)", "request_id": "\(context.requestID)",
+        ]
+        // The trace the request's span was in (its own or the caller's), so a log line leads to its spans.
+        if let trace = context.traceSlot?.traceID { metadata["trace_id"] = .string(trace) }
+        context.logger.info("request", metadata: metadata)
         return response
     }
 

@@ -12,6 +12,8 @@ public struct JarvisRequestContext: RequestContext, RemoteAddressRequestContext 
     public var requestID: String = ""
     public var caller: Caller?
     public let remoteAddress: SocketAddress?
+    /// Where the request's span leaves its trace id for the access-log line (written outside it).
+    var traceSlot: TraceIDSlot?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

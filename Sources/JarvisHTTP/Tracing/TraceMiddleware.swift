@@ -2,6 +2,7 @@ internal import Hummingbird
 internal import HTTPTypes
 internal import Logging
 internal import Tracing
+internal import Synchronization
 
 /// A server span per request, child of the incoming `traceparent` (if any), named by its route and
 /// ended with its status — the status the client gets, as `ProblemMiddleware` will map a thrown
@@ -16,7 +17,10 @@ struct TraceMiddleware: RouterMiddleware {
         InstrumentationSystem.instrument.extract(request.headers, into: &incoming, using: HTTPHeadersExtractor())
         let span = InstrumentationSystem.tracer.startAnySpan("HTTP \(request.method.rawValue)", context: incoming, ofKind: .server)
         var context = context
-        if let trace = span.context.traceParent { context.logger[metadataKey: "trace_id"] = .string(trace.traceIDHex) }
+        if let trace = span.context.traceParent {
+            context.logger[metadataKey: "trace_id"] = .string(trace.traceIDHex)
+            context.traceSlot?.store(trace.traceIDHex)
+        }
         if span.isRecording {
             span.attributes["http.request.method"] = request.method.rawValue
             span.attributes["url.path"] = request.uri.path
@@ -43,6 +47,17 @@ struct TraceMiddleware: RouterMiddleware {
         }
         span.end()
     }
+}
+
+/// The trace id a request's span was given, for the log line `ProblemMiddleware` writes once the
+/// request is answered: contexts are values passed inward, so the span's id cannot flow back out
+/// in one. Made only for requests that are logged (never on the hot path).
+final class TraceIDSlot: Sendable {
+    // Locking rule: read and written alone.
+    private let value = Mutex<String?>(nil)
+
+    func store(_ traceID: String) { value.withLock { $0 = traceID } }
+    var traceID: String? { value.withLock { $0 } }
 }
 
 /// Reads `traceparent`/`tracestate` from request headers.
