@@ -54,7 +54,9 @@ class Collector:
 @pytest.fixture(scope="module")
 def traced():
     collector = Collector()
-    instance = Instance("tracing", env={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url, "OTEL_SERVICE_NAME": "jarvis-test"})
+    # Access-log lines are `info`: the instance logs them (instances log warnings only by default).
+    instance = Instance("tracing", env={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url, "OTEL_SERVICE_NAME": "jarvis-test",
+                                        "LOG_LEVEL": "info"})
     yield instance, collector
     instance.stop()
     collector.server.shutdown()
