@@ -56,12 +56,15 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
     @inlinable
     public subscript(key: Key) -> Value? { shard(key).values.withLock { $0[key] } }
 
-    /// Changes or drops every value, shard by shard (`body` returns nil to drop).
-    public func updateAll(_ body: (Key, Value) -> Value?) {
+    /// Changes every value in place, shard by shard. (Walked by index: a `for … in` loop over the
+    /// dictionary would hold its storage, and the first write would copy the shard whole.)
+    public func modifyAll(_ body: (inout Value) -> Void) {
         for shard in shards {
             shard.values.withLock { values in
-                for (key, value) in values {
-                    values[key] = body(key, value)
+                var index = values.startIndex
+                while index != values.endIndex {
+                    body(&values.values[index])
+                    values.formIndex(after: &index)
                 }
             }
         }

@@ -301,11 +301,7 @@ public final class QuotaEngine: Sendable {
 
     /// Notifications may have been missed: every tenant reloads its policies.
     func flush() {
-        tenants.updateAll { _, state in
-            var state = state
-            state.policiesStale = true
-            return state
-        }
+        tenants.modifyAll { $0.policiesStale = true }
     }
 
     // MARK: Memory
@@ -319,12 +315,10 @@ public final class QuotaEngine: Sendable {
         let now = Self.monotonicNanoseconds()
         let limit = Self.nanoseconds(idle)
         var evicted = 0
-        tenants.forEachShard { states in
-            for (id, state) in states
-            where now > state.lastSeen && now - state.lastSeen > limit && state.reservations.isEmpty && state.recordedDuringRefresh == nil {
-                states[id] = nil
-                evicted += 1
-            }
+        tenants.removeAll { _, state in
+            let idle = now > state.lastSeen && now - state.lastSeen > limit && state.reservations.isEmpty && state.recordedDuringRefresh == nil
+            if idle { evicted += 1 }
+            return idle
         }
         Self.residents.record(Double(tenants.count))
         if evicted > 0 { Self.evictions.increment(by: evicted) }
