@@ -20,7 +20,25 @@ public struct AuditSealer: Sendable {
     }
 
     public var service: PeriodicService {
-        PeriodicService("audit-sealer", every: interval, logger: logger) { try await self.pass() }
+        PeriodicService("audit-sealer", every: interval, logger: logger) { try await self.drain() }
+    }
+
+    /// Most passes run back to back before the service rests for its interval (and a graceful
+    /// shutdown may begin): about a quarter of a million events.
+    static let passesInARow = 5
+
+    /// Passes back to back while each finds a full batch: a backlog drains without resting an
+    /// interval after each batch (200 ms after every 50,000 events held 200,000 queued security
+    /// events to ~45,000 sealed a second in `make bench`). - Returns: how many events it sealed.
+    @discardableResult
+    func drain() async throws -> Int {
+        var total = 0
+        for _ in 0..<Self.passesInARow {
+            let sealed = try await pass()
+            total += sealed
+            guard sealed >= batch else { break }
+        }
+        return total
     }
 
     /// Seals what is waiting now, every tenant in one round trip (a pass stops after about `batch`
