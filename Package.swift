@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "JarvisAudit",
             dependencies: [
-                "JarvisStore", "JarvisCrypto",
+                "JarvisStore", "JarvisCrypto", "JarvisJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -114,7 +114,7 @@ let package = Package(
         ),
         .target(
             name: "JarvisBilling",
-            dependencies: ["JarvisStore", "JarvisAudit", "JarvisAccess", "JarvisQuota"],
+            dependencies: ["JarvisStore", "JarvisAudit", "JarvisAccess", "JarvisQuota", "JarvisJSON"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,3 +1,5 @@
+internal import JarvisJSON
+
 /// The canonical bytes of an audit event (`jarvis_audit_canonical`, migration 0019) built from its
 /// columns as `COPY … TO STDOUT` writes them, so verification streams raw rows and hashes them here
 /// instead of asking PostgreSQL to render each event. Byte for byte what PostgreSQL's `jsonb` text
@@ -22,9 +24,9 @@ enum AuditCanonical {
                 out += details
             default:
                 if let raw = row.raw(first + offset) {
-                    appendString(raw, to: &out)
+                    JSONWriter.appendAsPostgres(raw, to: &out)
                 } else if let field = row.field(first + offset) {
-                    field.withUnsafeBufferPointer { appendString($0, to: &out) }
+                    field.withUnsafeBufferPointer { JSONWriter.appendAsPostgres($0, to: &out) }
                 } else {
                     out += "null".utf8
                 }
@@ -39,35 +41,6 @@ enum AuditCanonical {
         "tenant_id", "id", "occurred_at", "actor_id", "actor_kind", "action", "target_type", "target_id", "request_id", "client_ip",
         "outcome", "details",
     ]
-
-    static func appendString(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        // Nearly every field needs no escape: appended whole.
-        if !text.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += text
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in text {
-            switch byte {
-            case UInt8(ascii: "\""): out += #"\""#.utf8
-            case UInt8(ascii: "\\"): out += #"\\"#.utf8
-            case 0x08: out += #"\b"#.utf8
-            case 0x0C: out += #"\f"#.utf8
-            case 0x0A: out += #"\n"#.utf8
-            case 0x0D: out += #"\r"#.utf8
-            case 0x09: out += #"\t"#.utf8
-            case 0..<0x20:
-                out += #"\u00"#.utf8
-                out.append(hexDigit(byte >> 4))
-                out.append(hexDigit(byte & 0x0F))
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 48 + value : 87 + value }
 
     /// `2026-11-30 04:54:47.1234+00` (a UTC session's `timestamptz`) as `"2026-11-30T04:54:47.123400Z"`.
     static func appendTime(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {

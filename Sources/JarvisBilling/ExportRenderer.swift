@@ -1,3 +1,5 @@
+internal import Foundation
+import JarvisJSON
 import JarvisStore
 
 /// Renders the rows of an export's binary COPY as CSV or JSON Lines, byte for byte as PostgreSQL's
@@ -50,14 +52,14 @@ struct ExportRenderer {
                 if index > 0 { prefix.append(UInt8(ascii: ",")) }
             case .jsonl:
                 prefix.append(index == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
-                Self.appendJSONString(column.name.utf8, to: &prefix)
+                Array(column.name.utf8).withUnsafeBufferPointer { JSONWriter.appendAsPostgres($0, to: &prefix) }
                 prefix.append(UInt8(ascii: ":"))
             }
             prefixes.append(prefix)
             if case .constant(let text) = column.kind {
                 var value: [UInt8] = []
                 Array(text.utf8).withUnsafeBytes { bytes in
-                    if format == .csv { Self.appendCSVText(bytes, to: &value) } else { Self.appendJSONString(bytes, to: &value) }
+                    if format == .csv { Self.appendCSVText(bytes, to: &value) } else { JSONWriter.appendAsPostgres(bytes, to: &value) }
                 }
                 constants.append(value)
             } else {
@@ -96,10 +98,10 @@ struct ExportRenderer {
             }
             switch column.kind {
             case .text:
-                if format == .csv { Self.appendCSVText(field, to: &out) } else { Self.appendJSONString(field, to: &out) }
+                if format == .csv { Self.appendCSVText(field, to: &out) } else { JSONWriter.appendAsPostgres(field, to: &out) }
             case .uuid:
                 if format == .jsonl { out.append(UInt8(ascii: "\"")) }
-                Self.appendUUID(field, to: &out)
+                if field.count == 16 { UUID(uuid: field.loadUnaligned(as: uuid_t.self)).appendLowercased(to: &out) }
                 if format == .jsonl { out.append(UInt8(ascii: "\"")) }
             case .day, .month:
                 if format == .jsonl { out.append(UInt8(ascii: "\"")) }
@@ -118,7 +120,6 @@ struct ExportRenderer {
     }
 
     private static let null: [UInt8] = Array("null".utf8)
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// RFC 4180 as COPY writes it: quoted when the value holds a comma, a quote or a line break, or
     /// is empty (so it differs from NULL); quotes inside doubled.
@@ -138,37 +139,6 @@ struct ExportRenderer {
             out.append(byte)
         }
         out.append(UInt8(ascii: "\""))
-    }
-
-    /// A JSON string as PostgreSQL's `escape_json` writes it: `\"`, `\\`, the five short escapes,
-    /// other control characters as lowercase `\u00xx`, everything else (UTF-8 included) as it is.
-    static func appendJSONString(_ field: some Sequence<UInt8>, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in field {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    static func appendUUID(_ field: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        for (index, byte) in field.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
-        }
     }
 
     /// A binary `date` (days since 2000-01-01) as `YYYY-MM-DD` or `YYYY-MM`, in the proleptic
