@@ -7,7 +7,7 @@ import JarvisStore
 /// side). PostgreSQL then only sends values as they are stored; turning a day, a uuid and an amount
 /// into text here, on the other core, is what lets an export stream at the rate the rows are read.
 struct ExportRenderer {
-    enum Kind: Equatable {
+    enum Kind {
         /// `text`: CSV-quoted when needed, a JSON string.
         case text
         /// `uuid`: the lowercase 8-4-4-4-12 form.
@@ -104,8 +104,10 @@ struct ExportRenderer {
                 if field.count == 16 { UUID(uuid: field.loadUnaligned(as: uuid_t.self)).appendLowercased(to: &out) }
                 if format == .jsonl { out.append(UInt8(ascii: "\"")) }
             case .day, .month:
+                let monthOnly: Bool
+                if case .month = column.kind { monthOnly = true } else { monthOnly = false }
                 if format == .jsonl { out.append(UInt8(ascii: "\"")) }
-                Self.appendDate(field, monthOnly: column.kind == .month, to: &out)
+                Self.appendDate(field, monthOnly: monthOnly, to: &out)
                 if format == .jsonl { out.append(UInt8(ascii: "\"")) }
             case .integer:
                 Self.appendInteger(row.integer(column.field) ?? 0, to: &out)
