@@ -5,7 +5,7 @@ internal import JarvisAudit
 internal import JarvisQuota
 
 /// The price book: prices are added (audited), never changed; the database rates each usage event
-/// from it when the event is stored (`jarvis_rate`, migration 0016). Platform prices are the
+/// from it when the event is stored (`jarvis_price_candidates`, migrations 0016, 0027). Platform prices are the
 /// platform tenant's rows; a tenant's override is that tenant's row, added by the platform.
 public struct PriceBook: Sendable {
     let app: Database

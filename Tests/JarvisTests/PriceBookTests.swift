@@ -58,6 +58,78 @@ import Testing
         }
     }
 
+    /// Every rung of the precedence ladder in one batch (the ledger reads the book once per
+    /// model and version and picks once per timestamp), and each stored cost equals what
+    /// `jarvis_rate`, which re-rating uses, gives for the same event.
+    @Test func oneBatchClimbsThePrecedenceLadderAsReratingDoes() async throws {
+        try await Fixture.withAPI { api in
+            let tenant = try await api.seedTenant(prefix: "bill-ladder")
+            try #require(try await api.patch("/v1/tenants/\(tenant.slug)", ["plan": "gold"]).status == .ok)
+            let model = Self.model()
+            let t0 = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 10 * 86_400).rounded(.down))
+            let (t1, t2, t3) = (t0.addingTimeInterval(2 * 86_400), t0.addingTimeInterval(4 * 86_400), t0.addingTimeInterval(5 * 86_400))
+            let prices: [(path: String, version: String, plan: String, from: Date, input: Int)] = [
+                ("platform", "", "", t0, 1_000_000),  // every plan, every version
+                ("platform", "v2", "", t0, 2_000_000),  // every plan, version v2
+                ("platform", "", "other", t0, 9_000_000),  // another plan: never this tenant's
+                ("platform", "", "gold", t1, 3_000_000),  // the tenant's plan outranks a version price
+                (tenant.slug, "", "", t2, 4_000_000),  // the tenant's own outranks everything
+                ("platform", "", "", t3, 5_000_000),  // newer, but it outranks nothing above
+            ]
+            for price in prices {
+                let created = try await api.post(
+                    "/v1/tenants/\(price.path)/prices",
+                    ["model": model, "model_version": price.version, "plan": price.plan, "currency": "USD",
+                     "input_micros_per_million": price.input, "output_micros_per_million": 0, "effective_from": Self.iso(price.from)])
+                try #require(created.status == .created, "\(created.text)")
+            }
+            let hour: TimeInterval = 3_600
+            // (key, model, version, time, expected cost with 1,000,000 input tokens; nil: unpriced)
+            let events: [(String, String, String?, Date, Int?)] = [
+                ("v1-early", model, "v1", t0.addingTimeInterval(hour), 1_000_000),
+                ("v2-early", model, "v2", t0.addingTimeInterval(hour), 2_000_000),
+                ("v2-plan", model, "v2", t1.addingTimeInterval(hour), 3_000_000),
+                ("none-plan", model, nil, t1.addingTimeInterval(hour), 3_000_000),
+                ("v2-before-own", model, "v2", t2.addingTimeInterval(-1), 3_000_000),
+                ("v2-own", model, "v2", t2, 4_000_000),
+                ("v1-own", model, "v1", t2.addingTimeInterval(hour), 4_000_000),
+                ("v2-own-newer-general", model, "v2", t3.addingTimeInterval(hour), 4_000_000),
+                ("before-any", model, "v1", t0.addingTimeInterval(-1), nil),
+                ("other-model", model + "-x", "v2", t2, nil),
+            ]
+            let body: [[String: any Sendable]] = events.map { event in
+                var json: [String: any Sendable] = [
+                    "idempotency_key": event.0, "model": event.1, "input_tokens": 1_000_000, "output_tokens": 0, "status": "success",
+                    "timestamp": Self.iso(event.3),
+                ]
+                if let version = event.2 { json["model_version"] = version }
+                return json
+            }
+            let stored = try await api.post("/v1/usage", ["events": body], key: tenant.adminKey)
+            try #require(stored.json["accepted"] as? Int == events.count, "\(stored.text)")
+
+            let tenantID = try #require(UUID(uuidString: tenant.tenantID))
+            let rows = try await Fixture.platform.withTenant(tenantID) { tx in
+                try await tx.query(
+                    """
+                    SELECT e.idempotency_key, e.cost_micros, r.cost_micros AS by_rate, COALESCE(e.price_id = r.price_id, false) AS same_price
+                    FROM usage_events e
+                    LEFT JOIN LATERAL jarvis_rate(e.tenant_id, e.model, e.model_version, e.occurred_at, e.input_tokens, e.output_tokens) r ON true
+                    WHERE e.tenant_id = $1
+                    """, [tenantID]
+                ).all
+            }
+            try #require(rows.count == events.count)
+            for row in rows {
+                let key = try row.string("idempotency_key")
+                let expected = try #require(events.first { $0.0 == key }).4
+                #expect(try row.optionalInt("cost_micros") == expected, "\(key)")
+                #expect(try row.optionalInt("by_rate") == expected, "\(key) by jarvis_rate")
+                if expected != nil { #expect(try row.bool("same_price"), "\(key)") }
+            }
+        }
+    }
+
     @Test func aTenantOverrideWinsAndUnpricedUsageIsListedThenRerated() async throws {
         try await Fixture.withAPI { api in
             let tenant = try await api.seedTenant(prefix: "bill-override")

@@ -53,15 +53,31 @@ package enum UsageLedger {
                 SELECT tenant_id, idempotency_key, id FROM input ORDER BY tenant_id, idempotency_key
                 ON CONFLICT DO NOTHING
                 RETURNING event_id
+            ), candidates AS (
+                -- The billing module's price book (migrations 0016, 0027), read once per (tenant, model,
+                -- version) in the batch rather than once per event.
+                SELECT k.tenant_id, k.model, k.model_version, c.*
+                FROM (SELECT DISTINCT tenant_id, model, COALESCE(model_version, '') AS model_version FROM input WHERE $16) k
+                CROSS JOIN LATERAL jarvis_price_candidates(k.tenant_id, k.model, k.model_version) c
+            ), in_force AS (
+                -- The price in force at each distinct occurred_at: jarvis_rate's rule (precedence, then
+                -- the latest), once per time rather than per event (a batch often shares one).
+                SELECT DISTINCT ON (m.tenant_id, m.model, m.model_version, m.occurred_at)
+                       m.*, c.price_id, c.input_micros_per_million, c.output_micros_per_million
+                FROM (SELECT DISTINCT tenant_id, model, COALESCE(model_version, '') AS model_version, occurred_at FROM input WHERE $16) m
+                JOIN candidates c ON c.tenant_id = m.tenant_id AND c.model = m.model AND c.model_version = m.model_version
+                                 AND c.effective_from <= m.occurred_at
+                ORDER BY m.tenant_id, m.model, m.model_version, m.occurred_at, c.precedence DESC, c.effective_from DESC
             ), rated AS (
-                -- The billing module's price book rates each new event (jarvis_rate, migration 0016), and
-                -- the event takes its key's cost center, else its principal's (migration 0017).
-                SELECT i.*, r.price_id, r.cost_micros,
+                -- Each new event's cost from that price, and its key's cost center, else its
+                -- principal's (migration 0017).
+                SELECT i.*, r.price_id,
+                       jarvis_cost(i.input_tokens, i.output_tokens, r.input_micros_per_million, r.output_micros_per_million) AS cost_micros,
                        COALESCE((SELECT ak.cost_center FROM api_keys ak WHERE ak.tenant_id = i.tenant_id AND ak.id = i.api_key_id),
                                 (SELECT p.cost_center FROM principals p WHERE p.tenant_id = i.tenant_id AND p.id = i.principal_id)) AS cost_center
                 FROM input i JOIN keys k ON k.event_id = i.id
-                LEFT JOIN LATERAL jarvis_rate(i.tenant_id, i.model, i.model_version, i.occurred_at, i.input_tokens, i.output_tokens) r
-                    ON $16
+                LEFT JOIN in_force r ON r.tenant_id = i.tenant_id AND r.model = i.model
+                                    AND r.model_version = COALESCE(i.model_version, '') AND r.occurred_at = i.occurred_at
             ), stored AS (
                 INSERT INTO usage_events (tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
                                           input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt,
