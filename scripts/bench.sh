@@ -144,10 +144,33 @@ echo "bench server_rss_growth_per_cached_key $(((RSS_AFTER - RSS_BEFORE) / KEYS)
 # run NAME CONNECTIONS [wrk args...]: records req/s, p50 and p99 for NAME.
 # With CPU_OF=<pid>, also the CPU time that process spent per request (user + system, from /proc).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The server's own request-duration histogram for one route (ROUTE_OF), summed over statuses.
+route_histogram() { curl -fsS "$URL/metrics" | grep "^http_server_request_duration_bucket{http_route=\"$1\"" || true; }
+# The run's p50/p99 as the server measured them (from its handler's start to its answer): the
+# histogram's difference over the run, as the bucket bound each falls in.
+server_percentiles() {
+  python3 - "$OUT/$1.hist.before" "$OUT/$1.hist.after" "$1" <<'PY'
+import re, sys
+def counts(path):
+    total = {}
+    for line in open(path):
+        m = re.search(r'le="([^"]+)"} (\d+)', line)
+        if m: total[m.group(1)] = total.get(m.group(1), 0) + int(m.group(2))
+    return total
+before, after = counts(sys.argv[1]), counts(sys.argv[2])
+bounds = sorted((float(le), after[le] - before.get(le, 0)) for le in after if le != "+Inf")
+n = after.get("+Inf", 0) - before.get("+Inf", 0)
+for q in (50, 99):
+    bound = next((le for le, c in bounds if n and c >= n * q / 100), None)
+    print(f"bench {sys.argv[3]}_server_p{q} " + (f"<= {bound * 1000:g} ms" if bound is not None else "> 10 s"))
+PY
+}
 run() {
   local name=$1 connections=$2 before=""; shift 2
   [ -n "${CPU_OF:-}" ] && before=$(cpu_ticks "$CPU_OF")
+  [ -n "${ROUTE_OF:-}" ] && route_histogram "$ROUTE_OF" > "$OUT/$name.hist.before"
   BENCH_CONNECTIONS=$connections wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" > "$OUT/$name.txt" 2>&1
+  [ -n "${ROUTE_OF:-}" ] && { route_histogram "$ROUTE_OF" > "$OUT/$name.hist.after"; server_percentiles "$name"; }
   local cpu=""
   [ -n "$before" ] && cpu=$(( $(cpu_ticks "$CPU_OF") - before ))
   python3 - "$OUT/$name.txt" "$name" "$cpu" "$(getconf CLK_TCK)" <<'PY'
@@ -245,9 +268,12 @@ BENCH_KIND=usage BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_sing
 BENCH_KIND=usage_batch BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$USAGE_KEY" run usage_batch1000 16 -s "$lua" "$URL"
 unset CPU_OF
 
-# p99 at half the maximum rate: each connection waits between requests (see requests.lua).
-(export BENCH_RATE=$(half check); scripted check run check_at_half_rate 32 -s "$lua" "$URL")
-(export BENCH_RATE=$(half authz); scripted authz run authz_at_half_rate 32 -s "$lua" "$URL")
+# p99 at half the maximum rate: each connection waits between requests (see requests.lua). The
+# server's own percentiles are printed beside wrk's, and the bare endpoint at half its rate gives
+# the floor this machine and wrk set (two cores shared by wrk, the server and PostgreSQL).
+(export BENCH_RATE=$(half baseline); scripted baseline run baseline_at_half_rate 32 -s "$lua" "$URL")
+(export BENCH_RATE=$(half check) ROUTE_OF=/v1/check; scripted check run check_at_half_rate 32 -s "$lua" "$URL")
+(export BENCH_RATE=$(half authz) ROUTE_OF=/v1/authz; scripted authz run authz_at_half_rate 32 -s "$lua" "$URL")
 (export BENCH_RATE=$(half resolve_prompt); BENCH_KIND=resolve_prompt BENCH_KEYS="$SEED_KEYS" BENCH_ADMIN="$KEY" run resolve_prompt_at_half_rate 32 -s "$lua" "$URL")
 # Good callers during a flood of never-issued credentials (issue 15): /v1/check at half its maximum
 # rate, quiet and then while another wrk sends garbage bearer tokens to /v1/authz at a quarter of

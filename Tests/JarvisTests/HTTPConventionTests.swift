@@ -93,6 +93,8 @@ import Testing
             let metrics = try await api.request(.get, "/metrics", key: nil)
             #expect(metrics.status == .ok)
             #expect(metrics.text.contains("http_server_request_duration"))
+            // Sub-millisecond buckets: the hot path answers in microseconds.
+            #expect(metrics.text.contains(#"http_server_request_duration_bucket{http_route="/v1/me",http_request_method="GET",http_response_status_code="200",le="0.00005"}"#), "\(metrics.text)")
             #expect(metrics.text.contains("jarvis_db_pool_connections_open"))
         }
     }
