@@ -190,6 +190,42 @@ import Testing
         #expect(try await Self.inSmallWindows(id).intact)
     }
 
+    /// The sealing queue is filled per statement (migration 0028): every row of a many-row
+    /// INSERT is queued, in the writer's transaction, and sealed.
+    @Test func everyRowOfAManyRowStatementIsQueuedAndSealed() async throws {
+        let t = try await Fixture.withAPI { api in try await api.seedTenant(prefix: "queued") }
+        let id = try #require(UUID(uuidString: t.tenantID))
+        let queued = try await Fixture.platform.withTenant(id) { tx in
+            let before = try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [id]).first?.int("n") ?? 0
+            try await tx.query(
+                """
+                INSERT INTO audit_events (tenant_id, id, occurred_at, actor_kind, action, target_type, outcome)
+                SELECT $1, gen_random_uuid(), now(), 'system', 'test.many', 'thing', 'success' FROM generate_series(1, 500)
+                """, [id])
+            try await tx.query(
+                """
+                INSERT INTO audit_events (tenant_id, id, occurred_at, actor_kind, action, target_type, outcome)
+                VALUES ($1, gen_random_uuid(), now(), 'system', 'test.two', 'thing', 'success'),
+                       ($1, gen_random_uuid(), now(), 'system', 'test.two', 'thing', 'denied')
+                """, [id])
+            return (try await tx.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [id]).first?.int("n") ?? 0) - before
+        }
+        #expect(queued == 502)
+        await (try await Fixture.jarvis()).readEvents.flush()
+        _ = try await Fixture.jarvis().auditSealer.seal(id)
+        let counts = try await Fixture.platform.withTenant(id) { tx in
+            try await tx.query(
+                """
+                SELECT (SELECT count(*) FROM audit_events WHERE tenant_id = $1) AS events,
+                       (SELECT count(*) FROM audit_chain WHERE tenant_id = $1) AS links,
+                       (SELECT count(*) FROM audit_unsealed WHERE tenant_id = $1) AS waiting
+                """, [id]).first
+        }
+        #expect(try counts?.int("waiting") == 0)
+        #expect(try counts?.int("links") == counts?.int("events"))
+        #expect(try await Self.inSmallWindows(id).intact)
+    }
+
     @Test func tamperingIsFoundAndLocated() async throws {
         try await Fixture.withAPI { api in
             // A changed event.
