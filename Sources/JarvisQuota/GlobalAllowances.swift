@@ -220,10 +220,18 @@ public final class GlobalAllowances: Sendable {
     private func review(_ all: inout [Key: Local], now: UInt64) -> [(Key, Spec, Double, Double)] {
         let idle: UInt64 = 10_000_000_000
         var plan: [(Key, Spec, Double, Double)] = []
-        for (key, var local) in all where !takes.isRunning(key) {
+        var unused: [Key] = []
+        // Walked by index and written in place, the idle dropped after: writing through the
+        // dictionary while a `for … in` loop held it made the shard copy itself whole.
+        var index = all.startIndex
+        while index != all.endIndex {
+            defer { all.formIndex(after: &index) }
+            let key = all.keys[index]
+            guard !takes.isRunning(key) else { continue }
+            var local = all.values[index]
             if now > local.lastUsed, now - local.lastUsed > idle {
                 if local.tokens + local.pendingReturn > 0 { plan.append((key, local.spec, local.tokens + local.pendingReturn, 0)) }
-                all[key] = nil
+                unused.append(key)
                 continue
             }
             // The pace of the last interval, smoothed; hold about two intervals of it.
@@ -247,8 +255,9 @@ public final class GlobalAllowances: Sendable {
             }
             local.returning += returned
             if returned > 0 || wanted > 0 { plan.append((key, local.spec, returned, wanted)) }
-            all[key] = local
+            all.values[index] = local
         }
+        for key in unused { all[key] = nil }
         return plan
     }
 

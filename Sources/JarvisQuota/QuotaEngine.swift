@@ -316,9 +316,9 @@ public final class QuotaEngine: Sendable {
         let limit = Self.nanoseconds(idle)
         var evicted = 0
         tenants.removeAll { _, state in
-            let idle = now > state.lastSeen && now - state.lastSeen > limit && state.reservations.isEmpty && state.recordedDuringRefresh == nil
-            if idle { evicted += 1 }
-            return idle
+            let forgotten = now > state.lastSeen && now - state.lastSeen > limit && state.reservations.isEmpty && state.recordedDuringRefresh == nil
+            if forgotten { evicted += 1 }
+            return forgotten
         }
         Self.residents.record(Double(tenants.count))
         if evicted > 0 { Self.evictions.increment(by: evicted) }
