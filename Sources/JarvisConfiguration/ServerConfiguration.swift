@@ -51,6 +51,9 @@ public struct ServerConfiguration: Sendable {
     /// Off: usage is stored unpriced (listed, and rated later by a re-rating) instead of rated as it
     /// is stored (`JARVIS_USAGE_RATING_OFF=1`; the benchmark measures what rating costs with it).
     public var usageRatingOff = false
+    /// Usage transactions in flight at once (`JARVIS_USAGE_LANES`): more lanes answer sooner at low
+    /// load, fewer carry more events per commit (less database work per event) at high load.
+    public var usageLanes = 3
     /// No audit sealer on this instance (`JARVIS_AUDIT_SEALER_OFF=1`): another instance seals, or the
     /// benchmark measures what sealing costs the admin API's writers.
     public var auditSealerOff = false
@@ -124,6 +127,7 @@ public struct ServerConfiguration: Sendable {
         configuration.credentialCacheMaxAge = try settings.seconds("JARVIS_CREDENTIAL_CACHE_MAX_AGE_SECONDS", 300, 10...86_400)
         configuration.benchBaseline = try settings.flag("JARVIS_BENCH_BASELINE")
         configuration.usageRatingOff = try settings.flag("JARVIS_USAGE_RATING_OFF")
+        configuration.usageLanes = try settings.integer("JARVIS_USAGE_LANES", 3, 1...16)
         configuration.auditSealerOff = try settings.flag("JARVIS_AUDIT_SEALER_OFF")
         configuration.tracing = try TracingSettings.read(settings)
         switch (settings.text("JARVIS_TLS_CERT_FILE"), settings.text("JARVIS_TLS_KEY_FILE")) {

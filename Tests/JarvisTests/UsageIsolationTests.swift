@@ -81,6 +81,31 @@ import Testing
         #expect(outcomes.filter { $0.0 }.allSatisfy { !$0.1 })
     }
 
+    /// A second transaction starts only once `gather` events wait: below that, requests arriving
+    /// while one commits wait for it and go together (three eager lanes each took one request).
+    @Test func requestsArrivingDuringACommitJoinTheNextInsteadOfStartingTheirOwn() async throws {
+        let writer = UsageWriter(platform: Fixture.platform, engine: nil, logger: Fixture.logger, lanes: 3, gather: 64)
+        let stored = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { try await writer.run(); return 0 }
+            let stored = try await withThrowingTaskGroup(of: Int.self) { submits in
+                for n in 0..<60 {
+                    submits.addTask {
+                        let event = UsageEvent(
+                            tenantID: PlatformTenant.id, principalID: nil, model: "fine", modelVersion: nil, promptVersion: nil, inputTokens: 1,
+                            outputTokens: 1, latencyMs: nil, status: "success", occurredAt: Date(),
+                            idempotencyKey: "gather-\(n)-\(UUID().uuidString)", reservationID: nil)
+                        return try await writer.submit([event]).count { $0 == .accepted }
+                    }
+                }
+                return try await submits.reduce(0, +)
+            }
+            group.cancelAll()
+            return stored
+        }
+        #expect(stored == 60)
+        #expect(writer.mostInFlight == 1, "a lane started a transaction for fewer than gather events while another was in flight")
+    }
+
     @Test func eventsNameOnlyTheirTenantsPrincipals() async throws {
         try await Fixture.withAPI { api in
             let a = try await api.seedTenant(prefix: "own-a")

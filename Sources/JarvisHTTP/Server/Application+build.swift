@@ -105,7 +105,7 @@ public struct JarvisApplication: Sendable {
         quotas = QuotaEngine(
             platform: platform, plans: configuration.planQuotas, reservationTTL: configuration.reservationTTL,
             allowanceInterval: configuration.allowanceInterval, logger: logger, warnings: warnings, changes: changes, spendLimits: budgets)
-        usage = UsageWriter(platform: platform, engine: quotas, logger: logger, rating: !configuration.usageRatingOff)
+        usage = UsageWriter(platform: platform, engine: quotas, logger: logger, lanes: configuration.usageLanes, rating: !configuration.usageRatingOff)
         lastUsed = LastUsedRecorder(platform: platform, logger: logger)
         securityEvents = SecurityEventWriter(platform: platform, logger: logger)
         accessTally = AccessTally(platform: platform, logger: logger)

@@ -25,6 +25,19 @@ public final class UsageWriter: Service, Sendable {
         var stopped = false
         /// Events submitted and not yet answered (queued or being written).
         var waiting = 0
+        /// Events queued and not yet taken by a lane.
+        var queued = 0
+        /// Lanes with a transaction in flight, and the most there have been at once.
+        var writing = 0
+        var mostWriting = 0
+
+        /// Whether a lane should start a transaction now: when none is in flight, or when enough has
+        /// gathered. Otherwise the queue keeps gathering until a lane finishes — at most one
+        /// statement's time — so a commit carries many events instead of each idle lane taking one
+        /// request (eleven events per commit with three eager lanes against twenty-six with one).
+        func ready(gather: Int) -> Bool {
+            !pending.isEmpty && (writing == 0 || queued >= gather || stopped)
+        }
     }
 
     let platform: Database
@@ -34,15 +47,21 @@ public final class UsageWriter: Service, Sendable {
     let maxBatch: Int
     /// Transactions in flight at once.
     let lanes: Int
+    /// Events that make a second transaction worth starting while one is in flight.
+    let gather: Int
     // Locking rule: the queue and the idle lanes change together.
     private let queue = Mutex(Queue())
     /// `jarvis_usage_pending_events`: what waits to be written (an alert watches it grow).
     private let backlog = Gauge(label: "jarvis_usage_pending_events")
+    /// Transactions written and the events they carried: their ratio is the group commit's size.
+    private let commits = Counter(label: "jarvis_usage_commits_total")
+    private let committedEvents = Counter(label: "jarvis_usage_committed_events_total")
 
     /// Events are rated as they are stored (off: stored unpriced, for a later re-rating).
     let rating: Bool
 
-    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 5_000, lanes: Int = 3, rating: Bool = true) {
+    public init(platform: Database, engine: QuotaEngine?, logger: Logger, maxBatch: Int = 5_000, lanes: Int = 3, gather: Int = 64, rating: Bool = true) {
+        self.gather = max(gather, 1)
         self.rating = rating
         self.platform = platform
         self.engine = engine
@@ -59,7 +78,8 @@ public final class UsageWriter: Service, Sendable {
                 guard !q.stopped else { return (false, nil, q.waiting) }
                 q.pending.append(Pending(events: events, waiter: waiter))
                 q.waiting += events.count
-                return (true, q.idle.isEmpty ? nil : q.idle.removeFirst(), q.waiting)
+                q.queued += events.count
+                return (true, q.idle.isEmpty || !q.ready(gather: gather) ? nil : q.idle.removeFirst(), q.waiting)
             }
             // After shutdown began nothing new is taken; what was queued is still written.
             guard queued else { return waiter.resume(throwing: StoreError.poolClosed) }
@@ -67,6 +87,9 @@ public final class UsageWriter: Service, Sendable {
             wake?.resume()
         }
     }
+
+    /// The most transactions that have been in flight at once.
+    package var mostInFlight: Int { queue.withLock { $0.mostWriting } }
 
     public func run() async throws {
         // Stopped by graceful shutdown, and by cancellation too: when another service fails (the
@@ -95,6 +118,7 @@ public final class UsageWriter: Service, Sendable {
         let count = batch.reduce(0) { $0 + $1.events.count }
         backlog.record(queue.withLock { q in
             q.waiting -= count
+            q.writing -= 1
             return q.waiting
         })
     }
@@ -113,7 +137,7 @@ public final class UsageWriter: Service, Sendable {
     private func nextBatch() async -> [Pending]? {
         while true {
             let taken = queue.withLock { q -> [Pending]? in
-                guard !q.pending.isEmpty else { return nil }
+                guard q.ready(gather: gather) else { return nil }
                 var count = 0
                 var split = 0
                 while split < q.pending.count, split == 0 || count + q.pending[split].events.count <= maxBatch {
@@ -122,13 +146,16 @@ public final class UsageWriter: Service, Sendable {
                 }
                 let batch = Array(q.pending[..<split])
                 q.pending.removeFirst(split)
+                q.queued -= count
+                q.writing += 1
+                q.mostWriting = max(q.mostWriting, q.writing)
                 return batch
             }
             if let taken { return taken }
-            if queue.withLock({ $0.stopped }) { return nil }
+            if queue.withLock({ $0.stopped && $0.pending.isEmpty }) { return nil }
             await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
                 let now = queue.withLock { q -> Bool in
-                    if !q.pending.isEmpty || q.stopped { return true }
+                    if q.ready(gather: gather) || (q.stopped && q.pending.isEmpty) { return true }
                     q.idle.append(wake)
                     return false
                 }
@@ -141,6 +168,8 @@ public final class UsageWriter: Service, Sendable {
         let events = batch.flatMap(\.events)
         do {
             let accepted = try await UsageLedger.insert(platform, events, rating: rating)
+            commits.increment()
+            committedEvents.increment(by: events.count)
             var offset = 0
             for pending in batch {
                 let outcomes = (offset..<offset + pending.events.count).map { accepted[$0] != nil ? UsageOutcome.accepted : .duplicate }
