@@ -38,9 +38,8 @@ public enum UUIDv7 {
     /// reservation per check).
     public static func makeUnique(now: Date = Date()) -> UUID {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        let n = sequence.add(1, ordering: .relaxed).newValue
         // A bijection of the counter under the seed: distinct counters give distinct bits.
-        let bits = mix(n &+ seed)
+        let (n, bits) = sequence.next()
         let high = bits >> 52  // 12 bits beside the version
         var uuid = zero
         stamp(&uuid, millis: millis)
@@ -71,20 +70,7 @@ public enum UUIDv7 {
         uuid.5 = UInt8(truncatingIfNeeded: millis)
     }
 
-    private static let sequence = Atomic<UInt64>(0)
-    private static let seed: UInt64 = {
-        var value: UInt64 = 0
-        withUnsafeMutableBytes(of: &value) { SecureRandom.fill($0) }
-        return value
-    }()
-
-    /// SplitMix64's finalizer: invertible, so it never maps two inputs to one output.
-    private static func mix(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private static let sequence = SpreadCounter()
 
     /// The creation time a version-7 id carries (millisecond precision), or nil for other ids.
     public static func timestamp(of id: UUID) -> Date? {

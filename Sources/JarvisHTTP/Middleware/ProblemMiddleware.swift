@@ -41,7 +41,8 @@ struct ProblemMiddleware: RouterMiddleware {
             }
             response = problem.response(requestID: context.requestID, path: request.uri.path)
         }
-        if quiet && response.status.code < 500 { return response }
+        // The access line is built only when it will be written (LOG_LEVEL info or finer).
+        if (quiet && response.status.code < 500) || context.logger.logLevel > .info { return response }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [

@@ -1,5 +1,6 @@
 public import Tracing
 internal import Synchronization
+internal import JarvisCrypto
 
 /// The process's tracer: W3C `traceparent`/`tracestate` in and out, spans recorded for sampled
 /// traces and handed to the OTLP exporter when one is configured.
@@ -23,7 +24,7 @@ public struct JarvisTracer: Tracer {
     ) -> JarvisSpan {
         var context = context()
         let parent = context.traceParent
-        let sampled = exporter != nil && (parent?.sampled ?? (sampleRatio >= 1 || Double.random(in: 0..<1) < sampleRatio))
+        let sampled = exporter != nil && (parent?.sampled ?? (sampleRatio >= 1 || Double(Self.nonZero() >> 11) * 0x1p-53 < sampleRatio))
         let own = TraceParent(traceID: parent?.traceID ?? (Self.nonZero(), Self.nonZero()), spanID: Self.nonZero(), sampled: sampled)
         context.traceParent = own
         return JarvisSpan(
@@ -47,7 +48,10 @@ public struct JarvisTracer: Tracer {
         if let state = context.traceState { injector.inject(state, forKey: "tracestate", into: &carrier) }
     }
 
-    private static func nonZero() -> UInt64 { UInt64.random(in: 1...UInt64.max) }
+    /// Ids need to be unique and evenly spread, not secret: drawn without a system call
+    /// (`UInt64.random` asked the kernel on every draw, three times per traced request).
+    private static func nonZero() -> UInt64 { max(ids.next().bits, 1) }
+    private static let ids = SpreadCounter()
 }
 
 /// One span. Unsampled spans carry the context (ids) and record nothing.

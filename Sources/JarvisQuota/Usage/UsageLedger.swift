@@ -28,7 +28,7 @@ package enum UsageLedger {
             let (a, b) = (events[$0].tenantID.orderKey, events[$1].tenantID.orderKey)
             return (a.0, a.1, events[$0].idempotencyKey) < (b.0, b.1, events[$1].idempotencyKey)
         }
-        let ids = fresh.map { _ in UUIDv7.make() }
+        let ids = fresh.map { _ in UUIDv7.makeUnique() }
         func column(_ value: (UsageEvent) -> String?) -> TextArray { TextArray(nullable: fresh.map { value(events[$0]) }) }
         let parameters: [any SQLBindable] = [
             column { $0.tenantID.lowercasedString }, TextArray(ids.map(\.lowercasedString)),
