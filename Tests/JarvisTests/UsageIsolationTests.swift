@@ -106,6 +106,32 @@ import Testing
         #expect(writer.mostInFlight == 1, "a lane started a transaction for fewer than gather events while another was in flight")
     }
 
+    /// The other side of gathering: a single event arriving while a big batch commits starts its
+    /// own transaction instead of waiting out the batch's.
+    @Test func aSmallRequestIsNotHeldBehindABigBatch() async throws {
+        let writer = UsageWriter(platform: Fixture.platform, engine: nil, logger: Fixture.logger, lanes: 3, gather: 64)
+        func events(_ count: Int, _ tag: String) -> [UsageEvent] {
+            (0..<count).map { n in
+                UsageEvent(
+                    tenantID: PlatformTenant.id, principalID: nil, model: "fine", modelVersion: nil, promptVersion: nil, inputTokens: 1,
+                    outputTokens: 1, latencyMs: nil, status: "success", occurredAt: Date(),
+                    idempotencyKey: "big-\(tag)-\(n)-\(UUID().uuidString)", reservationID: nil)
+            }
+        }
+        let batch = events(2_000, "batch")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.run() }
+            async let big = writer.submit(batch)
+            // Submitted once the batch is in flight (a 2,000-event statement takes tens of milliseconds).
+            while writer.mostInFlight == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            let single = try await writer.submit(events(1, "single"))
+            #expect(single == [.accepted])
+            #expect(try await big.count { $0 == .accepted } == 2_000)
+            group.cancelAll()
+        }
+        #expect(writer.mostInFlight == 2, "a single event waited for a big batch's transaction")
+    }
+
     @Test func eventsNameOnlyTheirTenantsPrincipals() async throws {
         try await Fixture.withAPI { api in
             let a = try await api.seedTenant(prefix: "own-a")

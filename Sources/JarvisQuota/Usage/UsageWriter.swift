@@ -30,13 +30,16 @@ public final class UsageWriter: Service, Sendable {
         /// Lanes with a transaction in flight, and the most there have been at once.
         var writing = 0
         var mostWriting = 0
+        /// Events in the transactions in flight.
+        var writingEvents = 0
 
-        /// Whether a lane should start a transaction now: when none is in flight, or when enough has
-        /// gathered. Otherwise the queue keeps gathering until a lane finishes — at most one
-        /// statement's time — so a commit carries many events instead of each idle lane taking one
-        /// request (eleven events per commit with three eager lanes against twenty-six with one).
+        /// Whether a lane should start a transaction now: when none is in flight, when enough has
+        /// gathered, or when what is in flight is big (a small request is not held behind a
+        /// thousand-event batch). Otherwise the queue keeps gathering until a lane finishes — at
+        /// most one short statement's time — so a commit carries many events instead of each idle
+        /// lane taking one request (eleven events per commit with three eager lanes, twenty-six so).
         func ready(gather: Int) -> Bool {
-            !pending.isEmpty && (writing == 0 || queued >= gather || stopped)
+            !pending.isEmpty && (writing == 0 || queued >= gather || writingEvents >= gather || stopped)
         }
     }
 
@@ -119,6 +122,7 @@ public final class UsageWriter: Service, Sendable {
         backlog.record(queue.withLock { q in
             q.waiting -= count
             q.writing -= 1
+            q.writingEvents -= count
             return q.waiting
         })
     }
@@ -148,6 +152,7 @@ public final class UsageWriter: Service, Sendable {
                 q.pending.removeFirst(split)
                 q.queued -= count
                 q.writing += 1
+                q.writingEvents += count
                 q.mostWriting = max(q.mostWriting, q.writing)
                 return batch
             }
