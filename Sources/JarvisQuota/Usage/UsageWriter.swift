@@ -140,8 +140,8 @@ public final class UsageWriter: Service, Sendable {
     /// Waits for work; takes whole requests up to `maxBatch` events. nil once stopped and drained.
     private func nextBatch() async -> [Pending]? {
         while true {
-            let taken = queue.withLock { q -> [Pending]? in
-                guard q.ready(gather: gather) else { return nil }
+            let (taken, another) = queue.withLock { q -> ([Pending]?, CheckedContinuation<Void, Never>?) in
+                guard q.ready(gather: gather) else { return (nil, nil) }
                 var count = 0
                 var split = 0
                 while split < q.pending.count, split == 0 || count + q.pending[split].events.count <= maxBatch {
@@ -154,8 +154,11 @@ public final class UsageWriter: Service, Sendable {
                 q.writing += 1
                 q.writingEvents += count
                 q.mostWriting = max(q.mostWriting, q.writing)
-                return batch
+                // A backlog beyond this batch starts an idle lane too: submits wake lanes only as
+                // they arrive, and a drained client sends none while it waits.
+                return (batch, q.ready(gather: gather) && !q.idle.isEmpty ? q.idle.removeFirst() : nil)
             }
+            another?.resume()
             if let taken { return taken }
             if queue.withLock({ $0.stopped && $0.pending.isEmpty }) { return nil }
             await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
