@@ -16,7 +16,7 @@ public final class RoleGraphCache: Sendable {
         let until: Int64
     }
 
-    private let entries = ShardedMap<UUID, Entry>(minimumShards: 16)
+    private let entries = ShardedMap<UUID, Entry>(minimumShards: 16, spread: ShardBits.uuid)
     /// Once per tenant and epoch, as the credential cache's loads (`CredentialCache.Flight`).
     struct Flight: Hashable, Sendable {
         let tenantID: UUID

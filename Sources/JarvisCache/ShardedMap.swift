@@ -1,4 +1,4 @@
-internal import Foundation
+public import Foundation
 // Public: the hot accessors are inlinable, so callers get them specialised to their types instead
 // of running the generic code through runtime metadata on every lookup.
 public import Synchronization
@@ -16,17 +16,24 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
 
     @usableFromInline let shards: [Shard]
     @usableFromInline let mask: Int
+    /// Bits of a key that pick its shard (the low ones are used).
+    @usableFromInline let spread: @Sendable (Key) -> Int
 
-    /// - Parameter minimumShards: rounded up to a power of two, and to at least 4 × the cores.
-    public init(minimumShards: Int = 16) {
+    /// - Parameters:
+    ///   - minimumShards: rounded up to a power of two, and to at least 4 × the cores.
+    ///   - spread: the bits that pick a key's shard; by default its hash value (a seeded SipHash
+    ///     the dictionary then computes again). Keys the server makes itself may pass bits they
+    ///     already carry (`ShardBits.uuid`); never for keys a caller can choose.
+    public init(minimumShards: Int = 16, spread: @escaping @Sendable (Key) -> Int = { $0.hashValue }) {
         var count = 1
         while count < max(minimumShards, 4 * ProcessInfo.processInfo.activeProcessorCount) { count <<= 1 }
         shards = (0..<count).map { _ in Shard() }
         mask = count - 1
+        self.spread = spread
     }
 
     @inlinable
-    func shard(_ key: Key) -> Shard { shards[Int(truncatingIfNeeded: key.hashValue) & mask] }
+    func shard(_ key: Key) -> Shard { shards[spread(key) & mask] }
 
     /// Reads or changes `key`'s value (nil: absent) under its shard's lock.
     @inlinable
@@ -115,4 +122,11 @@ public final class SingleFlight<Key: Hashable & Sendable, Result: Sendable>: Sen
 
     /// True while `key`'s work runs.
     public func isRunning(_ key: Key) -> Bool { flights[key] != nil }
+}
+
+/// Shard-picking bits for keys the server makes itself (see `ShardedMap.init`).
+public enum ShardBits {
+    /// A UUID's last two bytes: random in the ids the server makes (version 4 and 7), so they spread
+    /// keys over the shards without hashing the id once more than the dictionary does.
+    public static let uuid: @Sendable (UUID) -> Int = { Int($0.uuid.14) << 8 | Int($0.uuid.15) }
 }

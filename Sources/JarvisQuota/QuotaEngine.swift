@@ -26,7 +26,7 @@ public final class QuotaEngine: Sendable {
     /// The reservations' TTL in nanoseconds, worked out once rather than on every check.
     private let reservationNanoseconds: UInt64
 
-    private let tenants = ShardedMap<UUID, TenantQuota>(minimumShards: 32)
+    private let tenants = ShardedMap<UUID, TenantQuota>(minimumShards: 32, spread: ShardBits.uuid)
     private let loads = SingleFlight<UUID, Void>()
     /// This instance's shares of the global limits.
     public let allowances: GlobalAllowances

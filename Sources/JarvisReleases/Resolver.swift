@@ -13,7 +13,7 @@ internal import Synchronization
 /// NOTIFY does, with no TTL to wait out. Answers are prepared as bytes when loaded.
 public final class Resolver: Sendable {
     let platform: Database
-    private let tenants = ShardedMap<UUID, Snapshot>(minimumShards: 16)
+    private let tenants = ShardedMap<UUID, Snapshot>(minimumShards: 16, spread: ShardBits.uuid)
     private let loads = SingleFlight<UUID, Snapshot>()
     // Locking rule: generations are bumped by invalidations and read around loads, never with a shard lock.
     private let generations = Mutex<(all: Int, tenants: [UUID: Int])>((0, [:]))
