@@ -16,15 +16,15 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
 
     @usableFromInline let shards: [Shard]
     @usableFromInline let mask: Int
-    /// Bits of a key that pick its shard (the low ones are used).
-    @usableFromInline let spread: @Sendable (Key) -> Int
+    /// Bits of a key that pick its shard (the low ones are used); nil: its hash value.
+    @usableFromInline let spread: (@Sendable (Key) -> Int)?
 
     /// - Parameters:
     ///   - minimumShards: rounded up to a power of two, and to at least 4 × the cores.
-    ///   - spread: the bits that pick a key's shard; by default its hash value (a seeded SipHash
-    ///     the dictionary then computes again). Keys the server makes itself may pass bits they
-    ///     already carry (`ShardBits.uuid`); never for keys a caller can choose.
-    public init(minimumShards: Int = 16, spread: @escaping @Sendable (Key) -> Int = { $0.hashValue }) {
+    ///   - spread: the bits that pick a key's shard; by default (nil) its hash value, a seeded
+    ///     SipHash the dictionary then computes again. Keys the server makes itself may pass bits
+    ///     they already carry (`ShardBits.uuid`); never for keys a caller can choose.
+    public init(minimumShards: Int = 16, spread: (@Sendable (Key) -> Int)? = nil) {
         var count = 1
         while count < max(minimumShards, 4 * ProcessInfo.processInfo.activeProcessorCount) { count <<= 1 }
         shards = (0..<count).map { _ in Shard() }
@@ -33,7 +33,11 @@ public final class ShardedMap<Key: Hashable & Sendable, Value: Sendable>: Sendab
     }
 
     @inlinable
-    func shard(_ key: Key) -> Shard { shards[spread(key) & mask] }
+    func shard(_ key: Key) -> Shard {
+        // The default stays the specialised, inlined hash (the credential cache on /v1/check).
+        guard let spread else { return shards[key.hashValue & mask] }
+        return shards[spread(key) & mask]
+    }
 
     /// Reads or changes `key`'s value (nil: absent) under its shard's lock.
     @inlinable
