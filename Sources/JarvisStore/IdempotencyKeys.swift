@@ -19,6 +19,18 @@ public struct IdempotencyKeys: Sendable {
     static let retentionSeconds = 24 * 3600
     static let staleReservationSeconds = 60
 
+    /// Forgets keys past `retentionSeconds` (a claim would take them over anyway), so the table
+    /// holds about a day of requests rather than every one ever made.
+    public static func expiry(platform: Database) -> ExpirySweep {
+        ExpirySweep(
+            table: "idempotency_keys", keep: .seconds(retentionSeconds), platform: platform,
+            statement: """
+                DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $2) AND ctid = ANY (ARRAY(
+                    SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $2)
+                    ORDER BY created_at LIMIT $1))
+                """)
+    }
+
     public enum Begin: Sendable {
         /// This request holds the key now and must run.
         case proceed

@@ -245,7 +245,8 @@ public struct JarvisApplication: Sendable {
             PoolShutdown(databases: [app, platform, health], hasher: passwordHasher), instance.service, invalidations, lastUsed.service,
             signingKeys.service, legacyKeys.service(logger: logger), securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), quotas.evictionService(logger: logger), quotas.refreshService(logger: logger),
             warnings.service,
-            rollouts.service, budgetAlerts.service,
+            rollouts.service, budgetAlerts.service, UsageLedger.keyExpiry(platform: platform).service(logger: logger),
+            IdempotencyKeys.expiry(platform: platform).service(logger: logger),
         ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),
         ] + (certificate.map { [CertificateReload(certificate: $0, logger: logger)] } ?? [])

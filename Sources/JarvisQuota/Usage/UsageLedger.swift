@@ -144,3 +144,21 @@ package enum UsageLedger {
         return (Int64(try row?.int("events") ?? 0), Int64(try row?.int("cost_micros") ?? 0))
     }
 }
+
+extension UsageLedger {
+    /// How long a usage idempotency key is kept: an event is accepted up to 35 days after it
+    /// occurred and 5 minutes ahead (`UsageIngest`), plus a day for clocks that disagree. A retry of
+    /// an event whose key is gone is refused as too old, so no event is ever counted twice.
+    package static let keyRetention: Duration = .seconds(Int(UsageIngest.maxAge + UsageIngest.maxSkew) + 86_400)
+
+    /// Forgets keys past `keyRetention`, so the key table holds about 36 days of events, not all of them.
+    package static func keyExpiry(platform: Database, chunk: Int = 5_000, chunksPerPass: Int = 200) -> ExpirySweep {
+        ExpirySweep(
+            table: "usage_event_keys", keep: keyRetention, platform: platform, chunk: chunk, chunksPerPass: chunksPerPass,
+            statement: """
+                DELETE FROM usage_event_keys WHERE ctid = ANY (ARRAY(
+                    SELECT ctid FROM usage_event_keys WHERE received_at < now() - make_interval(secs => $2)
+                    ORDER BY received_at LIMIT $1))
+                """)
+    }
+}

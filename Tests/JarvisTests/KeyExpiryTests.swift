@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import JarvisQuota
+import JarvisStore
+import Testing
+
+/// Idempotency keys are forgotten once they can no longer matter, so their tables stop growing
+/// with every request ever made — and no event is counted twice for it. Serialized: each test
+/// counts what its own sweep deleted, which another sweep running alongside would take.
+@Suite(.serialized) struct KeyExpiryTests {
+    static let owner = Fixture.database("JARVIS_OWNER_DATABASE_URL")
+
+    static func usageKeys(_ tenantID: String) async throws -> Set<String> {
+        let rows = try await Fixture.platform.query(
+            "SELECT idempotency_key FROM usage_event_keys WHERE tenant_id = $1::uuid", [tenantID])
+        return Set(try rows.all.map { try $0.string("idempotency_key") })
+    }
+
+    @Test func usageKeysAreForgottenAfter36DaysAndAnEventThatOldIsRefused() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kexp")
+            func event(_ key: String, daysAgo: Double = 0) -> [String: any Sendable] {
+                let when = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-daysAgo * 86_400))
+                return ["idempotency_key": key, "model": "m", "input_tokens": 1, "output_tokens": 1, "status": "success", "timestamp": when]
+            }
+            for key in ["old", "edge", "new"] {
+                #expect(try await api.post("/v1/usage", event(key), key: t.adminKey).json["accepted"] as? Int == 1)
+            }
+            // As if "old" had arrived 36 days and an hour ago, "edge" 35 days ago (the owner may
+            // rewrite the table; no application role can).
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            try await Self.owner.withTenant(tenantID) { tx in
+                try await tx.query(
+                    """
+                    UPDATE usage_event_keys SET received_at = now() - CASE idempotency_key WHEN 'old' THEN interval '36 days 1 hour'
+                                                                                   ELSE interval '35 days' END
+                    WHERE tenant_id = $1 AND idempotency_key IN ('old', 'edge')
+                    """, [tenantID])
+            }
+            let sweep = UsageLedger.keyExpiry(platform: Fixture.platform)
+            #expect(try await sweep.pass() >= 1)
+            #expect(try await Self.usageKeys(t.tenantID) == ["edge", "new"])
+            // A retry of an event as old as a forgotten key is refused as too old, never counted again;
+            // "edge" is still a duplicate.
+            try await api.post("/v1/usage", event("old", daysAgo: 36), key: t.adminKey).expectProblem(.badRequest)
+            let edge = try await api.post("/v1/usage", event("edge", daysAgo: 34.9), key: t.adminKey)
+            #expect(edge.json["duplicates"] as? Int == 1, "\(edge.text)")
+            // The key itself is free again: a new event under it is stored.
+            #expect(try await api.post("/v1/usage", event("old"), key: t.adminKey).json["accepted"] as? Int == 1)
+            let summary = try await api.get("/v1/tenants/\(t.slug)/usage?group_by=model", key: t.adminKey)
+            #expect(summary.items.first?["events"] as? Int == 4, "\(summary.text)")
+        }
+    }
+
+    @Test func aSweepDeletesInChunksUntilNothingExpiredIsLeft() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kexp-chunk")
+            let events: [[String: any Sendable]] = (0..<7).map {
+                ["idempotency_key": "k\($0)", "model": "m", "input_tokens": 1, "output_tokens": 1, "status": "success"]
+            }
+            #expect(try await api.post("/v1/usage", ["events": events], key: t.adminKey).json["accepted"] as? Int == 7)
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            try await Self.owner.withTenant(tenantID) { tx in
+                try await tx.query(
+                    "UPDATE usage_event_keys SET received_at = now() - interval '40 days' WHERE tenant_id = $1 AND idempotency_key <> 'k6'", [tenantID])
+            }
+            // Chunks of two, at most two a pass: 4, then 2 (a short chunk ends the pass), then none.
+            let sweep = UsageLedger.keyExpiry(platform: Fixture.platform, chunk: 2, chunksPerPass: 2)
+            let first = try await sweep.pass(), second = try await sweep.pass()
+            #expect(first == 4 && second >= 2, "\(first), \(second)")
+            #expect(try await Self.usageKeys(t.tenantID) == ["k6"])
+        }
+    }
+
+    @Test func storedAnswersAreForgottenAfterADay() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kexp-http")
+            let header = HTTPField.Name("Idempotency-Key")!
+            for key in ["day-old", "fresh"] {
+                let created = try await api.request(
+                    .post, "/v1/tenants/\(t.slug)/service-accounts", key: t.adminKey, body: API.encode(["name": key]), headers: [header: key])
+                #expect(created.status == .created, "\(created.text)")
+            }
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            try await Fixture.app.withTenant(tenantID) { tx in
+                try await tx.query(
+                    "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE tenant_id = $1 AND key = 'day-old'", [tenantID])
+            }
+            #expect(try await IdempotencyKeys.expiry(platform: Fixture.platform).pass() >= 1)
+            let left = try await Fixture.platform.query("SELECT key FROM idempotency_keys WHERE tenant_id = $1", [tenantID])
+            #expect(try left.all.map { try $0.string("key") } == ["fresh"])
+        }
+    }
+}
