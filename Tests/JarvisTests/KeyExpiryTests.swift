@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import JarvisIdentity
 import JarvisQuota
 import JarvisStore
 import Testing
@@ -89,6 +90,26 @@ import Testing
             #expect(try await IdempotencyKeys.expiry(platform: Fixture.platform).pass() >= 1)
             let left = try await Fixture.platform.query("SELECT key FROM idempotency_keys WHERE tenant_id = $1", [tenantID])
             #expect(try left.all.map { try $0.string("key") } == ["fresh"])
+        }
+    }
+
+    @Test func failedSignInsAreForgottenADayLaterUnlessALockoutHolds() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kexp-login")
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            try await Fixture.app.withTenant(tenantID) { tx in
+                try await tx.query(
+                    """
+                    INSERT INTO login_failures (tenant_id, email_key, failures, last_failure_at, locked_until) VALUES
+                        ($1, 'made-up@example.com', 1, now() - interval '25 hours', NULL),
+                        ($1, 'locked@example.com', 9, now() - interval '25 hours', now() + interval '1 hour'),
+                        ($1, 'was-locked@example.com', 9, now() - interval '25 hours', now() - interval '1 hour'),
+                        ($1, 'recent@example.com', 2, now() - interval '23 hours', NULL)
+                    """, [tenantID])
+            }
+            #expect(try await LoginService.failureExpiry(platform: Fixture.platform).pass() >= 2)
+            let left = try await Fixture.platform.query("SELECT email_key FROM login_failures WHERE tenant_id = $1 ORDER BY email_key", [tenantID])
+            #expect(try left.all.map { try $0.string("email_key") } == ["locked@example.com", "recent@example.com"])
         }
     }
 }

@@ -246,7 +246,7 @@ public struct JarvisApplication: Sendable {
             signingKeys.service, legacyKeys.service(logger: logger), securityEvents.service, accessTally.service, readEvents.service, usage, quotas.allowances.service(logger: logger), quotas.evictionService(logger: logger), quotas.refreshService(logger: logger),
             warnings.service,
             rollouts.service, budgetAlerts.service, UsageLedger.keyExpiry(platform: platform).service(logger: logger),
-            IdempotencyKeys.expiry(platform: platform).service(logger: logger),
+            IdempotencyKeys.expiry(platform: platform).service(logger: logger), LoginService.failureExpiry(platform: platform).service(logger: logger),
         ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),
         ] + (certificate.map { [CertificateReload(certificate: $0, logger: logger)] } ?? [])

@@ -31,6 +31,24 @@ public struct LoginService: Sendable {
         self.configuration = configuration
     }
 
+    /// How long a failure counts: the next one after a quiet day starts the count again.
+    static let failureMemorySeconds = 86_400
+
+    /// Forgets failures that decide nothing any more (the count would start again, no lockout
+    /// holds), so made-up addresses tried once do not stay in the table for good.
+    public static func failureExpiry(platform: Database) -> ExpirySweep {
+        ExpirySweep(
+            table: "login_failures", keep: .seconds(failureMemorySeconds), platform: platform,
+            statement: """
+                DELETE FROM login_failures
+                WHERE last_failure_at < now() - make_interval(secs => $2) AND COALESCE(locked_until, '-infinity') <= now()
+                  AND ctid = ANY (ARRAY(
+                    SELECT ctid FROM login_failures
+                    WHERE last_failure_at < now() - make_interval(secs => $2) AND COALESCE(locked_until, '-infinity') <= now()
+                    ORDER BY last_failure_at LIMIT $1))
+                """)
+    }
+
     /// A new session: an access token and a refresh token.
     public struct Session: Sendable {
         public let accessToken: String
@@ -153,10 +171,10 @@ public struct LoginService: Sendable {
                 INSERT INTO login_failures AS f (tenant_id, email_key, failures, last_failure_at)
                 VALUES ($1, $2, 1, now())
                 ON CONFLICT (tenant_id, email_key) DO UPDATE SET
-                    failures = CASE WHEN f.last_failure_at < now() - interval '1 day' THEN 1 ELSE f.failures + 1 END,
+                    failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => $3) THEN 1 ELSE f.failures + 1 END,
                     last_failure_at = now()
                 RETURNING failures
-                """, [tenantID, emailKey]).first
+                """, [tenantID, emailKey, Self.failureMemorySeconds]).first
         }
         let failures = try row?.int("failures") ?? 1
         let target = principalID?.lowercasedString
