@@ -230,6 +230,42 @@ import Testing
         #expect(try await Self.inSmallWindows(id).intact)
     }
 
+    /// Sealing takes the earliest month with events waiting, then the next: events of several months
+    /// committed together are chained in time order, and a waiting entry whose event cannot be found
+    /// (never expected) does not hold up the months after it.
+    @Test func eventsWaitingInSeveralMonthsAreSealedMonthByMonth() async throws {
+        let t = try await Fixture.withAPI { api in try await api.seedTenant(prefix: "months") }
+        let id = try #require(UUID(uuidString: t.tenantID))
+        try await Fixture.platform.withTenant(id) { tx in
+            try await tx.query(
+                "INSERT INTO audit_unsealed (tenant_id, event_id, occurred_at) VALUES ($1, gen_random_uuid(), now() - interval '62 days')", [id])
+            try await tx.query(
+                """
+                INSERT INTO audit_events (tenant_id, id, occurred_at, actor_kind, action, target_type, outcome)
+                SELECT $1, gen_random_uuid(), now() - make_interval(days => d), 'system', 'test.month', 'thing', 'success'
+                FROM unnest(ARRAY[0, 35, 0, 35, 0]) AS d
+                """, [id])
+        }
+        var links: [(seq: Int, daysAgo: Int)] = []
+        for _ in 0..<40 {
+            _ = try await Fixture.platform.query("SELECT jarvis_audit_seal($1, 50000)", [id])
+            links = try await Fixture.platform.withTenant(id) { tx in
+                try await tx.query(
+                    """
+                    SELECT c.seq, round(extract(epoch FROM now() - e.occurred_at) / 86400)::int AS days_ago
+                    FROM audit_chain c JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id AND e.occurred_at = c.occurred_at
+                    WHERE c.tenant_id = $1 AND e.action = 'test.month' ORDER BY c.seq
+                    """, [id]).all.map { (try $0.int("seq"), try $0.int("days_ago")) }
+            }
+            if links.count == 5 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(links.map(\.daysAgo) == [35, 35, 0, 0, 0], "\(links)")
+        let waiting = try await Fixture.platform.query("SELECT count(*) AS n FROM audit_unsealed WHERE tenant_id = $1", [id])
+        #expect(try waiting.first?.int("n") == 1)
+        #expect(try await Self.inSmallWindows(id).intact)
+    }
+
     @Test func tamperingIsFoundAndLocated() async throws {
         try await Fixture.withAPI { api in
             // A changed event.

