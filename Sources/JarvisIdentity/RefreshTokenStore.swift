@@ -14,6 +14,25 @@ public struct RefreshTokenStore: Sendable {
         self.ttl = ttl
     }
 
+    /// How long a family's rows outlive its newest token's expiry.
+    static let keptAfterExpiry = 30 * 86_400
+
+    /// Forgets families whose newest token expired more than `keptAfterExpiry` ago: every login and
+    /// refresh adds a row, and nothing else ever removes one.
+    public static func expiry(platform: Database) -> ExpirySweep {
+        ExpirySweep(
+            table: "refresh_tokens", keep: .seconds(keptAfterExpiry), platform: platform,
+            statement: """
+                DELETE FROM refresh_tokens WHERE ctid = ANY (ARRAY(
+                    SELECT r.ctid FROM refresh_tokens r
+                    WHERE r.expires_at < now() - make_interval(secs => $2)
+                      AND NOT EXISTS (SELECT 1 FROM refresh_tokens n
+                                      WHERE n.tenant_id = r.tenant_id AND n.family_id = r.family_id
+                                        AND n.expires_at >= now() - make_interval(secs => $2))
+                    ORDER BY r.expires_at LIMIT $1))
+                """)
+    }
+
     /// Issues a token in `familyID` (a new family when nil) inside the caller's transaction.
     public func issue(_ tx: Transaction, tenantID: UUID, principalID: UUID, familyID: UUID?) async throws -> String {
         let token = APIKeyToken.generate()

@@ -112,4 +112,61 @@ import Testing
             #expect(try left.all.map { try $0.string("email_key") } == ["locked@example.com", "recent@example.com"])
         }
     }
+
+    @Test func refreshTokenFamiliesAreForgottenAMonthAfterTheirNewestTokenExpired() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kexp-refresh")
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            // Families by their tokens' expiry, in days from now: "ended" long ago (both tokens),
+            // "live" (an old spent token and a current one), "recent" (ended 10 days ago).
+            let families: [(name: String, expiries: [Int])] = [("ended", [-45, -31]), ("live", [-40, 20]), ("recent", [-10])]
+            var ids: [String: UUID] = [:]
+            try await Fixture.platform.withTenant(tenantID) { tx in
+                for family in families {
+                    let familyID = UUID()
+                    ids[family.name] = familyID
+                    for days in family.expiries {
+                        let tokenID = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16))
+                        try await tx.query(
+                            """
+                            INSERT INTO refresh_tokens (tenant_id, id, token_id, family_id, principal_id, secret_hash, expires_at, used_at)
+                            VALUES ($1, gen_random_uuid(), $2, $3, $4::uuid, decode(repeat('00', 32), 'hex'), now() + make_interval(days => $5),
+                                    CASE WHEN $5 < 0 THEN now() END)
+                            """, [tenantID, tokenID, familyID, t.adminID, days])
+                    }
+                }
+            }
+            #expect(try await RefreshTokenStore.expiry(platform: Fixture.platform).pass() >= 2)
+            let left = try await Fixture.platform.query(
+                "SELECT family_id, count(*) AS n FROM refresh_tokens WHERE tenant_id = $1 GROUP BY family_id", [tenantID])
+            let counts = Dictionary(uniqueKeysWithValues: try left.all.map { (try $0.uuid("family_id"), try $0.int("n")) })
+            #expect(counts[try #require(ids["ended"])] == nil)
+            #expect(counts[try #require(ids["live"])] == 2)
+            #expect(counts[try #require(ids["recent"])] == 1)
+        }
+    }
+
+    @Test func finishedWebhookDeliveriesAreForgottenAfterAMonth() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kexp-hook")
+            let hook = try await api.post("/v1/tenants/\(t.slug)/webhooks", ["url": "http://93.184.216.34/hook"], key: t.adminKey)
+            let hookID = try #require(hook["id"], "\(hook.text)")
+            let tenantID = try #require(UUID(uuidString: t.tenantID))
+            try await Fixture.platform.withTenant(tenantID) { tx in
+                try await tx.query(
+                    """
+                    INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event, payload, status, next_attempt_at, created_at)
+                    SELECT $1, gen_random_uuid(), $2::uuid, 'quota.warning', '{}', s, now() + interval '1 day', now() - make_interval(days => d)
+                    FROM (VALUES ('delivered', 31), ('failed', 40), ('pending', 40), ('delivered', 29)) AS v(s, d)
+                    """, [tenantID, hookID])
+            }
+            #expect(try await WebhookStore.deliveryExpiry(platform: Fixture.platform).pass() >= 2)
+            let left = try await Fixture.platform.query(
+                """
+                SELECT status, round(extract(epoch FROM now() - created_at) / 86400)::int AS days FROM webhook_deliveries
+                WHERE tenant_id = $1 ORDER BY days
+                """, [tenantID])
+            #expect(try left.all.map { "\(try $0.string("status")) \(try $0.int("days"))" } == ["delivered 29", "pending 40"])
+        }
+    }
 }

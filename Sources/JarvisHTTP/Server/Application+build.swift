@@ -247,6 +247,7 @@ public struct JarvisApplication: Sendable {
             warnings.service,
             rollouts.service, budgetAlerts.service, UsageLedger.keyExpiry(platform: platform).service(logger: logger),
             IdempotencyKeys.expiry(platform: platform).service(logger: logger), LoginService.failureExpiry(platform: platform).service(logger: logger),
+            RefreshTokenStore.expiry(platform: platform).service(logger: logger), WebhookStore.deliveryExpiry(platform: platform).service(logger: logger),
         ] + (configuration.auditSealerOff ? [] : [auditSealer.service]) + [
             auditCheckpoints.service(logger: logger), securityAlerts.service, AuditArchive.partitionsAhead(platform: platform, logger: logger),
         ] + (certificate.map { [CertificateReload(certificate: $0, logger: logger)] } ?? [])

@@ -32,6 +32,20 @@ public enum WebhookStore {
     public static let events = ["quota.warning", "rollout.aborted", "budget.threshold", "security.alert"]
 
     /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
+    /// How long a finished delivery (delivered or failed) stays in the log.
+    static let deliveryRetentionSeconds = 30 * 86_400
+
+    /// Forgets finished deliveries past `deliveryRetentionSeconds`; pending ones stay until they finish.
+    package static func deliveryExpiry(platform: Database) -> ExpirySweep {
+        ExpirySweep(
+            table: "webhook_deliveries", keep: .seconds(deliveryRetentionSeconds), platform: platform,
+            statement: """
+                DELETE FROM webhook_deliveries WHERE status <> 'pending' AND ctid = ANY (ARRAY(
+                    SELECT ctid FROM webhook_deliveries WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $2)
+                    ORDER BY created_at LIMIT $1))
+                """)
+    }
+
     package static func enqueue(_ tx: Transaction, tenantID: UUID, event: String, payload: [String: String]) async throws {
         var body = payload
         body["tenant_id"] = tenantID.lowercasedString
