@@ -8,8 +8,8 @@ internal import Metrics
 public struct ExpirySweep: Sendable {
     let name: String
     let platform: Database
-    /// The owning module's SQL: deletes at most `$1` rows (the oldest) written more than `$2`
-    /// seconds ago.
+    /// The owning module's SQL: deletes at most `$1` rows, the oldest of those more than `$2`
+    /// seconds past their time (written, expired, last used: the table's own rule).
     let statement: String
     let keepSeconds: Int
     let chunk: Int

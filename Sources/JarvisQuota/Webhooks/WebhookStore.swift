@@ -31,7 +31,6 @@ public struct WebhookDelivery: Sendable {
 public enum WebhookStore {
     public static let events = ["quota.warning", "rollout.aborted", "budget.threshold", "security.alert"]
 
-    /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
     /// How long a finished delivery (delivered or failed) stays in the log.
     static let deliveryRetentionSeconds = 30 * 86_400
 
@@ -46,6 +45,7 @@ public enum WebhookStore {
                 """)
     }
 
+    /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
     package static func enqueue(_ tx: Transaction, tenantID: UUID, event: String, payload: [String: String]) async throws {
         var body = payload
         body["tenant_id"] = tenantID.lowercasedString
