@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import JarvisCrypto
 import JarvisIdentity
 import JarvisQuota
 import JarvisStore
@@ -50,6 +51,29 @@ import Testing
             #expect(try await api.post("/v1/usage", event("old"), key: t.adminKey).json["accepted"] as? Int == 1)
             let summary = try await api.get("/v1/tenants/\(t.slug)/usage?group_by=model", key: t.adminKey)
             #expect(summary.items.first?["events"] as? Int == 4, "\(summary.text)")
+        }
+    }
+
+    /// Usage keys are found by a digest of their text (migration 0033): the first 16 bytes of the
+    /// SHA-256 of its UTF-8, computed here independently. Keys that differ in one character or in case
+    /// stay apart; each repeated exactly is a duplicate, whatever its script or length.
+    @Test func usageKeysAreMatchedByADigestOfTheirText() async throws {
+        try await Fixture.withAPI { api in
+            let t = try await api.seedTenant(prefix: "kdigest")
+            let keys = ["é-ключ-🔑", String(repeating: "k", count: 200), "case", "Case", "case "]
+            let events: [[String: any Sendable]] = keys.map {
+                ["idempotency_key": $0, "model": "m", "input_tokens": 1, "output_tokens": 1, "status": "success"]
+            }
+            #expect(try await api.post("/v1/usage", ["events": events], key: t.adminKey).json["accepted"] as? Int == keys.count)
+            let again = try await api.post("/v1/usage", ["events": events], key: t.adminKey)
+            #expect(again.json["accepted"] as? Int == 0 && again.json["duplicates"] as? Int == keys.count, "\(again.text)")
+            let rows = try await Fixture.platform.query(
+                "SELECT idempotency_key, key_digest::text AS digest FROM usage_event_keys WHERE tenant_id = $1::uuid", [t.tenantID])
+            let stored = Dictionary(uniqueKeysWithValues: try rows.all.map { (try $0.string("idempotency_key"), try $0.string("digest")) })
+            for key in keys {
+                let hex = Hex.encode(Array(SHA256.hash(key).prefix(16)))
+                #expect(stored[key]?.replacingOccurrences(of: "-", with: "") == hex, "\(key)")
+            }
         }
     }
 
