@@ -6,12 +6,12 @@
 -- and are hashed as they arrive. Sealing order and hashes are unchanged: (occurred_at, event_id),
 -- months in order. Measured on a fresh database (4 x 50,000 events, alternating with the previous
 -- function): 19.4-23.2 -> 14.7-17.4 µs per event sealed.
--- The queue's rows are deleted by the row addresses read with them (a TID scan). The join of the
--- queue with the sealed ids it replaces was planned from the queue's statistics, which swing
--- between empty and hundreds of thousands of rows, and in `make bench` it ran past the statement
--- timeout and was cancelled, pass after pass (so did the previous function's read step, in an
--- earlier run: the sealer's unexplained stalls of up to 27 seconds). Now no step of a pass has a
--- join whose plan could go that way.
+-- The queue's rows are deleted by the row addresses read with them, in a statement planned afresh
+-- with those addresses. The join of the queue with the sealed ids it replaces was planned once
+-- and reused, from statistics of a queue that swings between empty and hundreds of thousands of
+-- rows: in `make bench` it ran past the statement timeout and was cancelled, pass after pass (so
+-- did the previous function's read step in an earlier run: the sealer's unexplained stalls of up
+-- to 27 seconds). No step of a pass now has a plan whose cost could grow with waiting × sealed.
 CREATE OR REPLACE FUNCTION jarvis_audit_seal(p_tenant uuid, p_limit integer) RETURNS integer LANGUAGE plpgsql
 SET work_mem = '64MB' AS $$
 DECLARE
@@ -75,8 +75,11 @@ BEGIN
     SELECT p_tenant, head_seq + x.o, x.e, x.t, COALESCE(lag(x.h) OVER (ORDER BY x.o), head), x.h
     FROM unnest(ids, times, hashes) WITH ORDINALITY AS x(e, t, h, o);
     -- Only this sealer (the tenant's advisory lock) deletes queue rows, and nobody updates them, so
-    -- the addresses read above still hold exactly these rows.
-    DELETE FROM audit_unsealed WHERE ctid = ANY (queued) AND tenant_id = p_tenant;
+    -- the addresses read above still hold exactly these rows. EXECUTE plans with the array itself:
+    -- a TID scan, or a scan probing a hash of it. A cached generic plan knew neither the array's
+    -- size nor the queue's and could test every row against every address in turn (`make bench`
+    -- met that too, with 50,000 of each, at the statement timeout).
+    EXECUTE 'DELETE FROM audit_unsealed WHERE ctid = ANY ($1) AND tenant_id = $2' USING queued, p_tenant;
     INSERT INTO audit_heads (tenant_id, seq, hash, sealed_at) VALUES (p_tenant, head_seq + n, hash, now())
     ON CONFLICT (tenant_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, sealed_at = EXCLUDED.sealed_at;
     RETURN n;

@@ -74,6 +74,11 @@ import Testing
                 let hex = Hex.encode(Array(SHA256.hash(key).prefix(16)))
                 #expect(stored[key]?.replacingOccurrences(of: "-", with: "") == hex, "\(key)")
             }
+            // The ledger writes the expression out; the migration filled old rows through the function.
+            let same = try await Fixture.platform.query(
+                "SELECT bool_and(key_digest = jarvis_usage_key_digest(idempotency_key)) AS same FROM usage_event_keys WHERE tenant_id = $1::uuid",
+                [t.tenantID])
+            #expect(try same.first?.bool("same") == true)
         }
     }
 

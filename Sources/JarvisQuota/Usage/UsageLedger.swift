@@ -49,8 +49,12 @@ package enum UsageLedger {
                     AS e(tenant_id, id, occurred_at, principal_id, model, model_version, prompt_version,
                          input_tokens, output_tokens, latency_ms, status, idempotency_key, reservation_id, prompt, api_key_id)
             ), keys AS (
-                INSERT INTO usage_event_keys (tenant_id, idempotency_key, event_id)
-                SELECT tenant_id, idempotency_key, id FROM input ORDER BY tenant_id, idempotency_key
+                -- Found by the digest of the key (migration 0033's jarvis_usage_key_digest, written out
+                -- so that it is computed inline rather than through a function call).
+                INSERT INTO usage_event_keys (tenant_id, key_digest, idempotency_key, event_id)
+                SELECT tenant_id, encode(substring(sha256(convert_to(idempotency_key, 'UTF8')) FROM 1 FOR 16), 'hex')::uuid,
+                       idempotency_key, id
+                FROM input ORDER BY tenant_id, idempotency_key
                 ON CONFLICT DO NOTHING
                 RETURNING event_id
             ), candidates AS (
