@@ -22,12 +22,12 @@ CREATE TABLE usage_event_keys_by_digest (
 ALTER TABLE usage_event_keys NO FORCE ROW LEVEL SECURITY;
 INSERT INTO usage_event_keys_by_digest (tenant_id, idempotency_key, key_digest, event_id, received_at)
 SELECT tenant_id, idempotency_key, jarvis_usage_key_digest(idempotency_key), event_id, received_at FROM usage_event_keys;
+ALTER TABLE usage_event_keys_by_digest ENABLE ROW LEVEL SECURITY;
+ALTER TABLE usage_event_keys_by_digest FORCE ROW LEVEL SECURITY;
 DROP TABLE usage_event_keys;
 ALTER TABLE usage_event_keys_by_digest RENAME TO usage_event_keys;
 ALTER TABLE usage_event_keys ADD CONSTRAINT usage_event_keys_pkey PRIMARY KEY (tenant_id, key_digest);
 CREATE INDEX usage_event_keys_received ON usage_event_keys (received_at);
-ALTER TABLE usage_event_keys ENABLE ROW LEVEL SECURITY;
-ALTER TABLE usage_event_keys FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON usage_event_keys
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
 GRANT SELECT ON usage_event_keys TO jarvis_app;
