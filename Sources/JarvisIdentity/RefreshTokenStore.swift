@@ -21,16 +21,11 @@ public struct RefreshTokenStore: Sendable {
     /// refresh adds a row, and nothing else ever removes one.
     public static func expiry(platform: Database) -> ExpirySweep {
         ExpirySweep(
-            table: "refresh_tokens", keep: .seconds(keptAfterExpiry), platform: platform,
-            statement: """
-                DELETE FROM refresh_tokens WHERE ctid = ANY (ARRAY(
-                    SELECT r.ctid FROM refresh_tokens r
-                    WHERE r.expires_at < now() - make_interval(secs => $2)
-                      AND NOT EXISTS (SELECT 1 FROM refresh_tokens n
-                                      WHERE n.tenant_id = r.tenant_id AND n.family_id = r.family_id
-                                        AND n.expires_at >= now() - make_interval(secs => $2))
-                    ORDER BY r.expires_at LIMIT $1))
-                """)
+            table: "refresh_tokens", timeColumn: "expires_at", keep: .seconds(keptAfterExpiry),
+            also: """
+                NOT EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.tenant_id = refresh_tokens.tenant_id
+                            AND n.family_id = refresh_tokens.family_id AND n.expires_at >= now() - make_interval(secs => $2))
+                """, platform: platform)
     }
 
     /// Issues a token in `familyID` (a new family when nil) inside the caller's transaction.

@@ -22,13 +22,7 @@ public struct IdempotencyKeys: Sendable {
     /// Forgets keys past `retentionSeconds` (a claim would take them over anyway), so the table
     /// holds about a day of requests rather than every one ever made.
     public static func expiry(platform: Database) -> ExpirySweep {
-        ExpirySweep(
-            table: "idempotency_keys", keep: .seconds(retentionSeconds), platform: platform,
-            statement: """
-                DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $2) AND ctid = ANY (ARRAY(
-                    SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $2)
-                    ORDER BY created_at LIMIT $1))
-                """)
+        ExpirySweep(table: "idempotency_keys", timeColumn: "created_at", keep: .seconds(retentionSeconds), platform: platform)
     }
 
     public enum Begin: Sendable {

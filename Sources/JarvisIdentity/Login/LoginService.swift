@@ -38,15 +38,8 @@ public struct LoginService: Sendable {
     /// holds), so made-up addresses tried once do not stay in the table for good.
     public static func failureExpiry(platform: Database) -> ExpirySweep {
         ExpirySweep(
-            table: "login_failures", keep: .seconds(failureMemorySeconds), platform: platform,
-            statement: """
-                DELETE FROM login_failures
-                WHERE last_failure_at < now() - make_interval(secs => $2) AND COALESCE(locked_until, '-infinity') <= now()
-                  AND ctid = ANY (ARRAY(
-                    SELECT ctid FROM login_failures
-                    WHERE last_failure_at < now() - make_interval(secs => $2) AND COALESCE(locked_until, '-infinity') <= now()
-                    ORDER BY last_failure_at LIMIT $1))
-                """)
+            table: "login_failures", timeColumn: "last_failure_at", keep: .seconds(failureMemorySeconds),
+            also: "COALESCE(locked_until, '-infinity') <= now()", platform: platform)
     }
 
     /// A new session: an access token and a refresh token.

@@ -158,11 +158,7 @@ extension UsageLedger {
     /// Forgets keys past `keyRetention`, so the key table holds about 36 days of events, not all of them.
     package static func keyExpiry(platform: Database, chunk: Int = 5_000, chunksPerPass: Int = 200) -> ExpirySweep {
         ExpirySweep(
-            table: "usage_event_keys", keep: keyRetention, platform: platform, chunk: chunk, chunksPerPass: chunksPerPass,
-            statement: """
-                DELETE FROM usage_event_keys WHERE ctid = ANY (ARRAY(
-                    SELECT ctid FROM usage_event_keys WHERE received_at < now() - make_interval(secs => $2)
-                    ORDER BY received_at LIMIT $1))
-                """)
+            table: "usage_event_keys", timeColumn: "received_at", keep: keyRetention, platform: platform, chunk: chunk,
+            chunksPerPass: chunksPerPass)
     }
 }

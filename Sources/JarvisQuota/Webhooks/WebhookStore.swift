@@ -37,12 +37,8 @@ public enum WebhookStore {
     /// Forgets finished deliveries past `deliveryRetentionSeconds`; pending ones stay until they finish.
     package static func deliveryExpiry(platform: Database) -> ExpirySweep {
         ExpirySweep(
-            table: "webhook_deliveries", keep: .seconds(deliveryRetentionSeconds), platform: platform,
-            statement: """
-                DELETE FROM webhook_deliveries WHERE status <> 'pending' AND ctid = ANY (ARRAY(
-                    SELECT ctid FROM webhook_deliveries WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $2)
-                    ORDER BY created_at LIMIT $1))
-                """)
+            table: "webhook_deliveries", timeColumn: "created_at", keep: .seconds(deliveryRetentionSeconds), also: "status <> 'pending'",
+            platform: platform)
     }
 
     /// Queues `event` for every webhook of the tenant that takes it, in the caller's transaction.
